@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 
 from viewer import __version__
 from viewer.api.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
@@ -133,7 +134,7 @@ class Download:
             for chunk in self.response.iter_content(size):
                 received += len(chunk)
                 yield chunk
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise AssetDownloadError(
                 f"The download broke off after {received} bytes ({type(exc).__name__}).") from exc
         finally:

@@ -80,6 +80,7 @@ class AssetCache:
         self.budget_bytes = budget_bytes
         self.retention_days = retention_days
         self.pinned: set[str] = set()
+        self._writing: dict[str, int] = {}  # scan folder name -> stores in progress
         self._lock = threading.RLock()
         (self.root / "scans").mkdir(parents=True, exist_ok=True)
 
@@ -156,8 +157,10 @@ class AssetCache:
         chunk iterator or ``on_bytes`` raises passes through, and no partial file remains.
         """
         folder = self.scan_dir(scan_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=folder)
+        with self._lock:
+            self._writing[folder.name] = self._writing.get(folder.name, 0) + 1
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=folder)
         tmp = Path(tmp_name)
         written = 0
         head = b""
@@ -192,6 +195,11 @@ class AssetCache:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        finally:
+            with self._lock:
+                self._writing[folder.name] -= 1
+                if not self._writing[folder.name]:
+                    del self._writing[folder.name]
         self.evict(keep=scan_id)
         return CachedAsset(final, written, etag)
 
@@ -221,12 +229,17 @@ class AssetCache:
         removed: list[str] = []
         with self._lock:
             protected = {self.scan_dir(s).name for s in self.pinned | ({keep} if keep else set())}
+            protected |= set(self._writing)  # never delete a folder another thread is writing into
 
             def last_used(folder: Path) -> float:
+                # the manifest is touched on every read; a folder without one is as new as itself
                 try:
                     return (folder / MANIFEST).stat().st_mtime
                 except OSError:
-                    return 0.0
+                    try:
+                        return folder.stat().st_mtime
+                    except OSError:
+                        return 0.0
 
             folders = sorted(self._scan_dirs(), key=last_used)
             if self.retention_days is not None:
