@@ -101,6 +101,12 @@ def coloured_fraction(img: np.ndarray, mask: np.ndarray, chroma: int = COLOURED_
     return float(np.mean(pixels.max(axis=1) - pixels.min(axis=1) > chroma))
 
 
+#: Height/width above which a silhouette counts as a body standing upright in a wide A-pose:
+#: the demo bodies, arms well out, measure about 1.4-1.8 (Prism's avatar 2.35); the same
+#: bodies lying on their side measure below 0.8.
+A_POSE_MIN_ASPECT = 1.25
+
+
 def looks_like_body(
     img: np.ndarray,
     background: Background = VIEW_BACKGROUND,

@@ -243,6 +243,18 @@ class ScanListModel(QAbstractListModel):
             self.loadingChanged.emit(False)
         self.fetchMore()
 
+    def set_sources(self, page_source: PageSource | None, scan_source: ScanSource | None,
+                    thumbnail_source: ThumbnailSource | None) -> None:
+        """Point the model at another server or user: new sources, everything reloaded."""
+        self._scan_source = scan_source
+        self._thumbnails.set_source(thumbnail_source)
+        self.reset(page_source)
+
+    @property
+    def has_loaded(self) -> bool:
+        """At least one page answered (possibly empty)."""
+        return bool(self._scans) or self._exhausted
+
     def refresh(self) -> None:
         """Reload from the first page of the current source."""
         self.reset(self._page_source)

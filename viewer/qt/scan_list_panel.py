@@ -194,6 +194,24 @@ class ScanListPanel(QWidget):
         self._token_box.setEditText(text)
         self._token_box.blockSignals(False)
 
+    @property
+    def user_token(self) -> str:
+        """The token whose scans are listed ("" = every scan the key may see)."""
+        return self._chosen_token or ""
+
+    def visible_thumbnails_ready(self) -> bool:
+        """Every row on screen has its thumbnail loaded or known to be missing."""
+        viewport = self._view.viewport().rect()
+        thumbnails = self._model.thumbnails
+        for row in range(self._proxy.rowCount()):
+            index = self._proxy.index(row, 0)
+            rect = self._view.visualRect(index)
+            if rect.top() > viewport.bottom():
+                break
+            if rect.intersects(viewport) and not thumbnails.is_settled(index.data(ScanRoles.ScanIdRole)):
+                return False
+        return True
+
     def set_user_token(self, token: str) -> None:
         """Show ``token`` as the current one (no signal); the caller resets the model itself."""
         self._chosen_token = token

@@ -80,6 +80,15 @@ class ThumbnailCache(QObject):
             self._enqueue(scan_id)
         return None
 
+    def set_source(self, source: ThumbnailSource | None) -> None:
+        """Load from another source (another server); drops everything loaded so far."""
+        self.clear()
+        self._source = source
+
+    def is_settled(self, scan_id: str) -> bool:
+        """True when the thumbnail is loaded or known to be missing (nothing more will arrive)."""
+        return scan_id in self._images and scan_id not in self._loading
+
     def forget_missing(self, scan_id: str) -> None:
         """If the scan had no preview, look again at the next ``image`` (it may have one now)."""
         if self._images.get(scan_id) is _MISSING:
