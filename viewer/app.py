@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="wait until the window has loaded, save a PNG of it and exit")
     batch.add_argument("--window-size", metavar="WxH", type=_window_size,
                        help="window size (default 1280x800 with --screenshot)")
+    batch.add_argument("--check", nargs="+", metavar="SCAN_ID",
+                       help="check the scans' assets (texture, UVs, holes, height, ...), print a report "
+                            "and exit: 0 nothing failed, 1 a check failed, 2 a scan could not be checked")
+    batch.add_argument("--json", action="store_true", help="with --check: one JSON document")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what happens to stderr")
     parser.add_argument("--version", action="version", version=f"scan-viewer {__version__}")
     return parser
@@ -99,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     keys = KeyStore()
     config = make_config(args, keys=keys)
+    if args.check:
+        from viewer.services.check_command import run_check_command
+
+        return run_check_command(args.check, as_json=args.json, target=config.target,
+                                 api_key=config.key.key, settings=config.settings)
     if args.api_key_env and config.key.key is None and not config.target.is_demo:
         print(f"scan-viewer: the variable {args.api_key_env} is not set or empty.", file=sys.stderr)
         if config.screenshot:
