@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="check the scans' assets (texture, UVs, holes, height, ...), print a report "
                             "and exit: 0 nothing failed, 1 a check failed, 2 a scan could not be checked")
     batch.add_argument("--json", action="store_true", help="with --check: one JSON document")
+    batch.add_argument("--turntable", metavar="PATH", type=Path,
+                       help="with --scan: write a 360-degree turn of the body as PATH.mp4 or PATH.gif and exit")
+    batch.add_argument("--frames", type=int, default=180, help="turntable frames (default 180)")
+    batch.add_argument("--size", metavar="WxH", type=_window_size, default=(1920, 1080),
+                       help="turntable size (default 1920x1080; a GIF is capped at 640 px)")
+    batch.add_argument("--fps", type=float, default=30.0, help="turntable frames per second (default 30)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what happens to stderr")
     parser.add_argument("--version", action="version", version=f"scan-viewer {__version__}")
     return parser
@@ -98,7 +104,10 @@ def make_config(args: argparse.Namespace, *, environ: os._Environ | dict | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.turntable and not args.scan:
+        parser.error("--turntable needs --scan ID")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     keys = KeyStore()
@@ -108,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_check_command(args.check, as_json=args.json, target=config.target,
                                  api_key=config.key.key, settings=config.settings)
+    if args.turntable:
+        from viewer.services.turntable_command import run_turntable_command
+
+        return run_turntable_command(args.scan, args.turntable, frames=args.frames, size=args.size,
+                                     fps=args.fps, target=config.target, api_key=config.key.key,
+                                     settings=config.settings)
     if args.api_key_env and config.key.key is None and not config.target.is_demo:
         print(f"scan-viewer: the variable {args.api_key_env} is not set or empty.", file=sys.stderr)
         if config.screenshot:

@@ -1,6 +1,6 @@
 """The 3D view on a real X display (Xvfb + xcb + llvmpipe), judged by its pixels.
 
-Pixel checks go through ``viewer.qt.render_checks``: the background colour in the corners and
+Pixel checks go through ``viewer.mesh.render_checks``: the background colour in the corners and
 known texture or vertex colours on the body, never a bare count of non-background pixels.
 The render_checks tests at the end need no display.
 """
@@ -20,7 +20,7 @@ from pyvista.plotting.plotter import _ALL_PLOTTERS
 from viewer.mesh.loader import load_mesh
 from viewer.mesh.mesh_data import PRISM_TO_VIEW, VIEW_FRAME, BodyMesh
 from viewer.mesh.polydata import PreparedBody, body_to_polydata
-from viewer.qt import render_checks as rc
+from viewer.mesh import render_checks as rc
 from viewer.qt.body_view import FRAME_MARGIN, PLAIN_BODY_RGB, BodyView
 
 VIEW_SIZE = (480, 720)

@@ -19,7 +19,6 @@ Rules:
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 import numpy as np
@@ -29,30 +28,20 @@ from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 
-from viewer.mesh.mesh_data import VIEW_FRAME, BodyMesh
+from viewer.mesh.mesh_data import BodyMesh
 from viewer.mesh.polydata import (
-    VERTEX_COLOURS_ARRAY,
     BodyPart,
     Bounds,
     PreparedBody,
     body_to_polydata,
 )
-from viewer.qt.render_checks import RGB, VIEW_BACKGROUND, Background
+from viewer.mesh.render_checks import RGB, VIEW_BACKGROUND, Background
+from viewer.mesh.scene import (  # noqa: F401 - FRAME_MARGIN, PLAIN_BODY_RGB re-exported for tests
+    FRAME_MARGIN, PLAIN_BODY_RGB, add_body_part, frame_front, set_up_body_lights,
+)
 
 log = logging.getLogger(__name__)
 
-#: colour of a body without texture or vertex colours: a light, neutral clay
-PLAIN_BODY_RGB: RGB = (0xBD, 0xB7, 0xB0)
-
-#: extra room around the body in front_view, as a fraction of its height / width
-FRAME_MARGIN = 0.06
-
-# Surface response tuned for skin under the lights below: a soft ambient floor so the sides never go
-# black, mostly diffuse, a faint broad highlight rather than a plastic shine.
-_AMBIENT = 0.28
-_DIFFUSE = 0.78
-_SPECULAR = 0.04
-_SPECULAR_POWER = 12.0
 
 
 class _KeylessInteractor(QtInteractor):
@@ -198,55 +187,17 @@ class BodyView(QWidget):
     # --- internals -----------------------------------------------------------------------------
 
     def _add_part(self, part: BodyPart) -> pv.Actor:
-        style = dict(
-            smooth_shading=False,  # the part carries its own point normals: no normals filter here
-            interpolation="gouraud",
-            ambient=_AMBIENT,
-            diffuse=_DIFFUSE,
-            specular=_SPECULAR,
-            specular_power=_SPECULAR_POWER,
-            show_scalar_bar=False,
-            reset_camera=False,
-            render=False,
-        )
-        if part.texture is not None:
-            return self._plotter.add_mesh(part.polydata, texture=part.texture, color="white", **style)
-        if part.has_vertex_colours:
-            return self._plotter.add_mesh(part.polydata, scalars=VERTEX_COLOURS_ARRAY, rgb=True, **style)
-        return self._plotter.add_mesh(part.polydata, color=_colour(PLAIN_BODY_RGB), **style)
+        return add_body_part(self._plotter, part)
 
     def _remove_actors(self, actors: list[pv.Actor]) -> None:
         for actor in actors:
             self._plotter.remove_actor(actor, reset_camera=False, render=False)
 
     def _set_up_lights(self) -> None:
-        """A white headlight (no shadowed side facing the user) plus a soft key from above-left."""
-        self._plotter.remove_all_lights()
-        head = pv.Light(light_type="headlight", intensity=0.75)
-        key = pv.Light(light_type="camera light", position=(-1.0, 1.0, 1.5), intensity=0.35)
-        for light in (head, key):
-            self._plotter.add_light(light)
+        set_up_body_lights(self._plotter)
 
     def _frame_front(self, bounds: Bounds) -> None:
-        """Place the camera in front of ``bounds`` (see ``VIEW_FRAME``) so all of it fits."""
-        xmin, xmax, ymin, ymax, zmin, zmax = bounds
-        centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
-        half_height = max((zmax - zmin) / 2, 1e-6) * (1 + FRAME_MARGIN)
-        half_width = max((xmax - xmin) / 2, 1e-6) * (1 + FRAME_MARGIN)
-        width, height = self._plotter.window_size
-        aspect = width / height if width > 0 and height > 0 else 1.0
-        camera = self._plotter.camera
-        camera.parallel_projection = False
-        tan_half = math.tan(math.radians(camera.view_angle) / 2)
-        # the box's front face is nearer than its centre, so it is the face that must fit
-        distance = max(half_height, half_width / aspect) / tan_half + (ymax - ymin) / 2
-        front = np.array(VIEW_FRAME.front)
-        self._plotter.camera_position = [
-            tuple(centre + front * distance),
-            tuple(centre),
-            VIEW_FRAME.up,
-        ]
-        self._plotter.reset_camera_clipping_range()
+        frame_front(self._plotter, bounds)
 
 
 def _colour(value: RGB | str) -> str | tuple[float, float, float]:
