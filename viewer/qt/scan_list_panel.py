@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from PySide6.QtCore import (
+    QItemSelectionModel,
     QEvent,
     QItemSelectionModel,
     QModelIndex,
@@ -95,6 +96,10 @@ class ScanListPanel(QWidget):
         self._view = QListView(self)
         self._view.setItemDelegate(ScanDelegate(self._view, model.thumbnails.size))
         self._view.setModel(self._proxy)
+        # Our own selection model, held here: asking the view for its implicit one can return a
+        # stale Python wrapper of another object that reused the address (seen as a QSurface).
+        self._selection = QItemSelectionModel(self._proxy, self)
+        self._view.setSelectionModel(self._selection)
         self._view.setUniformItemSizes(True)
         self._view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self._view.verticalScrollBar().setSingleStep(ROW_HEIGHT // 3)
@@ -103,7 +108,7 @@ class ScanListPanel(QWidget):
         self._view.setMouseTracking(True)
         self._view.setMinimumWidth(340)
         self._view.setAccessibleName("Scans")
-        self._view.selectionModel().currentChanged.connect(self._on_current_changed)
+        self._selection.currentChanged.connect(self._on_current_changed)
 
         self._status = QLabel(self)
         self._status.setWordWrap(True)
@@ -233,7 +238,7 @@ class ScanListPanel(QWidget):
         if not index.isValid():  # hidden by the filter: the user asked for this scan, show it
             self._filter.clear()
             index = self._proxy.mapFromSource(source_index)
-        self._view.selectionModel().setCurrentIndex(
+        self._selection.setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self._view.scrollTo(index)
         return True
