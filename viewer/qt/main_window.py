@@ -70,6 +70,10 @@ class MainWindow(QMainWindow):
     settled = Signal()
     #: the view area changed what it shows: "body", "error", "loading" or "message"
     viewStateChanged = Signal(str)
+    #: the 3D view exists (it is created after the window shows); argument: the BodyView
+    bodyViewReady = Signal(object)
+    #: a body is on screen: (Scan or None for a local file, BodyMesh)
+    bodyShown = Signal(object, object)
 
     def __init__(self, target: ServerTarget, api_key: str | None, settings: Settings,
                  keys: KeyStore, *, user_token: str | None = None, initial_scan: str | None = None,
@@ -84,7 +88,9 @@ class MainWindow(QMainWindow):
         self._initial_scan = initial_scan
         self._current: Scan | None = None
         self._body_view: Any = None  # viewer.qt.body_view.BodyView, created after the window shows
-        self._pending_body: tuple[Scan | None, Any, str | None] | None = None
+        self._pending_body: tuple[Scan | None, Any, Any, str | None] | None = None
+        #: the BodyMesh on screen (None when no body is shown)
+        self.current_mesh: Any = None
         self._poster_for: str | None = None  # scan id whose preview image is in _poster_image
         self._poster_image: QImage | None = None
         self._remember_geometry = remember_geometry
@@ -157,6 +163,7 @@ class MainWindow(QMainWindow):
         self._body_view = BodyView(self.view_area)
         self.view_area.set_body_widget(self._body_view)
         self._body_view.rendered.connect(self._on_rendered)
+        self.bodyViewReady.emit(self._body_view)
         log.info("3D view created in %.2f s", time.perf_counter() - started)
         QTimer.singleShot(0, self._warm_up)
 
@@ -167,9 +174,8 @@ class MainWindow(QMainWindow):
         self._body_view.warm_up()
         log.info("3D view warmed up in %.2f s", time.perf_counter() - started)
         if self._pending_body is not None:
-            scan, prepared, banner = self._pending_body
-            self._pending_body = None
-            self._show_prepared(scan, prepared, banner)
+            pending, self._pending_body = self._pending_body, None
+            self._show_prepared(*pending)
 
     def _connect(self) -> None:
         if self.session is not None:
@@ -275,6 +281,7 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         self._current = scan
+        self.current_mesh = None
         self.details.show_scan(scan)
         self._fetch_measurements(scan)
         if self._poster_for != scan.id:
@@ -371,15 +378,17 @@ class MainWindow(QMainWindow):
         source = "from the cache" if opened.from_cache else "downloaded"
         self.statusBar().showMessage(
             f"{scan.id}: {opened.mesh.n_faces:,} faces, {opened.mesh.height:.2f} m tall, {source}", 8000)
-        self._show_prepared(scan, prepared, "  ".join(banners) or None)
+        self._show_prepared(scan, opened.mesh, prepared, "  ".join(banners) or None)
 
-    def _show_prepared(self, scan: Scan | None, prepared: Any, banner: str | None) -> None:
+    def _show_prepared(self, scan: Scan | None, mesh: Any, prepared: Any, banner: str | None) -> None:
         if self._body_view is None:
-            self._pending_body = (scan, prepared, banner)
+            self._pending_body = (scan, mesh, prepared, banner)
             return
         self._body_view.show_body(prepared)
+        self.current_mesh = mesh
         self.view_area.show_body(banner)
         self.viewStateChanged.emit("body")
+        self.bodyShown.emit(scan, mesh)
         self._maybe_settle()
 
     def _on_rendered(self, seconds: float) -> None:
@@ -418,6 +427,7 @@ class MainWindow(QMainWindow):
                 return
             path = Path(name)
         self._current = None
+        self.current_mesh = None
         self.details.show_scan(None)
         self.view_area.show_loading(f"Loading {path.name}\u2026")
 
@@ -433,7 +443,7 @@ class MainWindow(QMainWindow):
             if mesh.units is None:
                 note += "; units unknown"
             self.statusBar().showMessage(note, 10000)
-            self._show_prepared(None, prepared, "  ".join(mesh.warnings) or None)
+            self._show_prepared(None, mesh, prepared, "  ".join(mesh.warnings) or None)
 
         self.runner.submit(work, group="open", on_done=done,
                            on_error=lambda e: self._show_open_error(None, e))
