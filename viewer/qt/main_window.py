@@ -495,6 +495,29 @@ class MainWindow(QMainWindow):
             self.runner.submit(lambda _t: self.session.cache.clear(), group="cache",
                                on_done=lambda _r: self.statusBar().showMessage("Cache cleared.", 5000))
 
+    def show_preferences(self) -> None:
+        """Cache limit and retention; the cache's current size is measured in a worker first."""
+        from viewer.qt.settings_dialog import SettingsDialog
+
+        def open_dialog(size: int | None) -> None:
+            dialog = SettingsDialog(self.settings, size, self)
+            if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+                return
+            self.settings = dialog.result_settings()
+            self._save_settings()
+            if self.session is not None:
+                cache = self.session.cache
+                cache.budget_bytes = self.settings.cache_budget_mb * 1024 * 1024
+                cache.retention_days = self.settings.cache_retention_days
+                self.runner.submit(lambda _t: cache.evict(), group="cache")
+
+        if self.session is None:
+            open_dialog(None)
+            return
+        cache = self.session.cache
+        self.runner.submit(lambda _t: cache.size_bytes(), group="cache-size", on_done=open_dialog,
+                           on_error=lambda _e: open_dialog(None))
+
     def _on_units_changed(self, unit_system: str) -> None:
         self.settings = replace(self.settings, unit_system=unit_system)
         self._save_settings()
@@ -521,6 +544,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._add_action(file_menu, "Enter API &key\u2026", self.ask_for_key, None)
         self._add_action(file_menu, "&Clear cache\u2026", self.clear_cache, None)
+        self._add_action(file_menu, "&Preferences\u2026", self.show_preferences, QKeySequence("Ctrl+,"))
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
