@@ -197,3 +197,58 @@ def test_screenshot_command_writes_a_png_of_a_body(tmp_path, demo_cache_dir, dem
     centre = img[60:740, 420:960]
     ok, reason = looks_like_body(centre, min_aspect=A_POSE_MIN_ASPECT)
     assert ok, reason
+
+
+def test_user_option_scopes_the_list(qtbot, demo_server):
+    from viewer.qt.main_window import MainWindow
+
+    win = MainWindow(target_from_name(demo_server.base_url), DEMO_API_KEY, Settings(),
+                     KeyStore(use_keyring=False), user_token="demo-kim")
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.scan_list.model.rowCount() > 0, timeout=30000)
+    tokens = {s.user_token for s in win.scan_list.model.scans()}
+    win.close()
+    assert tokens == {"demo-kim"}
+
+
+def test_local_obj_bundle_opens_from_file(qtbot, window, shared_testdata):
+    window.open_local_file(shared_testdata / "prismlabs-prism-tools" / "avatar.obj")
+    qtbot.waitUntil(lambda: window.view_area.state in ("body", "error"), timeout=BODY_TIMEOUT_MS)
+    assert window.view_area.state == "body"
+    ok, reason = looks_like_body(window.body_view.render_image())  # Prism's avatar: narrow A-pose
+    assert ok, reason
+    assert window.current_mesh.is_textured and window.current_mesh.source_up_axis == "+X"
+
+
+def test_window_geometry_is_remembered(qtbot, demo_server):
+    from viewer.qt.main_window import MainWindow
+
+    def make():
+        win = MainWindow(target_from_name(demo_server.base_url), DEMO_API_KEY, Settings(),
+                         KeyStore(use_keyring=False))
+        qtbot.addWidget(win)
+        return win
+
+    first = make()
+    first.resize(1100, 700)
+    first.show()
+    first.splitter.setSizes([300, 500, 300])
+    sizes = first.splitter.sizes()
+    first.close()
+    second = make()
+    assert second.restored_geometry
+    second.show()
+    assert second.size().width() == 1100 and second.size().height() == 700
+    assert second.splitter.sizes() == sizes
+    second.close()
+
+
+def test_cli_without_key_for_a_server_exits_with_a_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PRISM_API_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "viewer.app", "--base-url", "http://127.0.0.1:9", "--screenshot",
+         str(tmp_path / "x.png")], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "no API key" in result.stderr and "Traceback" not in result.stderr

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -211,6 +212,14 @@ class _Listener(ThreadingHTTPServer):
             with self._track_lock:
                 self._open.discard(request)
                 self._handler_threads.discard(threading.current_thread())
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a cancelled download) is normal: log it quietly."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("client %s went away: %s", client_address, error)
+            return
+        log.exception("error while answering %s", client_address)
 
     def end_connections(self, timeout_s: float = 5.0) -> None:
         with self._track_lock:
