@@ -27,11 +27,11 @@ def device_name(raw: str | None) -> str:
     return DEVICE_NAMES.get(raw, raw)
 
 
-def format_time(value: datetime | None) -> str:
-    """Local date and time, e.g. ``2026-11-22 14:05``; an em dash when unknown."""
+def format_time(value: datetime | None, *, short: bool = False) -> str:
+    """Local date and time, e.g. ``2026-11-22 14:05`` (``short``: ``Nov 22 14:05``); a dash when unknown."""
     if value is None:
         return "\u2014"
-    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return value.astimezone().strftime("%b %d %H:%M" if short else "%Y-%m-%d %H:%M")
 
 
 def format_measurement(key: str, value: float, source: UnitSystem, target: UnitSystem) -> str:

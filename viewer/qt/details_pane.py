@@ -164,7 +164,7 @@ class DetailsPane(QWidget):
             word = STATE_WORDS[stage.state]
             if stage.state is StageState.UNKNOWN and stage.raw_state is not None:
                 word = f"unknown ({stage.raw_state})"
-            when = format_time(stage.updated_at) if stage.updated_at else ""
+            when = format_time(stage.updated_at, short=True) if stage.updated_at else ""
             rows.append(f"<tr><td>{stage.label}</td><td style='color:{colour}; font-weight:600; "
                         f"padding-left:10px'>{word}</td><td style='color:#5f6368; padding-left:10px'>"
                         f"{when}</td></tr>")
