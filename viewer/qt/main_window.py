@@ -58,6 +58,10 @@ def _prepare_body(task: Task, mesh: Any) -> Any:
     return body_to_polydata(mesh)
 
 
+def _import_3d_modules(_task: Task) -> None:
+    import viewer.qt.body_view  # noqa: F401 - pyvista, pyvistaqt and VTK, off the GUI thread
+
+
 def _image(path: Path | None) -> QImage | None:
     if path is None:
         return None
@@ -150,15 +154,21 @@ class MainWindow(QMainWindow):
     # -- start-up -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Called once the window is visible: connect, then build and warm up the 3D view."""
+        """Called once the window is visible: connect, then build and warm up the 3D view.
+
+        VTK's modules are imported in a worker (about a second of work that would otherwise hold
+        the GUI thread and delay the first page); only the widget is created on the GUI thread.
+        """
         QTimer.singleShot(0, self._connect)
-        QTimer.singleShot(30, self._create_body_view)
+        self.runner.submit(_import_3d_modules, group="import-3d",
+                           on_done=lambda _r: self._create_body_view(),
+                           on_error=lambda _e: self._create_body_view())
 
     def _create_body_view(self) -> None:
         if self._closed or self._body_view is not None:
             return
         started = time.perf_counter()
-        from viewer.qt.body_view import BodyView  # imports VTK: about a second, after the window shows
+        from viewer.qt.body_view import BodyView  # already imported by _import_3d_modules
 
         self._body_view = BodyView(self.view_area)
         self.view_area.set_body_widget(self._body_view)
