@@ -13,6 +13,7 @@ in a worker (starting the demo server may generate the demo set); then the 3D vi
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -49,17 +50,24 @@ LOCAL_FILE_FILTER = "3D models (*.obj *.ply *.glb *.gltf *.stl);;All files (*)"
 LOCAL_SUFFIXES = {".obj", ".ply", ".glb", ".gltf", ".stl"}
 
 
+#: pyvista must be imported by one thread at a time: a second thread importing it meanwhile can
+#: see the half-initialised module ("module 'pyvista' has no attribute 'Texture'").
+_IMPORT_3D_LOCK = threading.Lock()
+
+
+def _import_3d_modules(_task: Task | None = None) -> None:
+    with _IMPORT_3D_LOCK:
+        import viewer.qt.body_view  # noqa: F401 - pyvista, pyvistaqt and VTK, off the GUI thread
+
+
 def _prepare_body(task: Task, mesh: Any) -> Any:
     """Worker side of showing a mesh: build the VTK data so the GUI thread only adds an actor."""
-    from viewer.mesh.polydata import body_to_polydata
+    with _IMPORT_3D_LOCK:
+        from viewer.mesh.polydata import body_to_polydata
 
     if task.cancelled:
         raise Cancelled("prepare")
     return body_to_polydata(mesh)
-
-
-def _import_3d_modules(_task: Task) -> None:
-    import viewer.qt.body_view  # noqa: F401 - pyvista, pyvistaqt and VTK, off the GUI thread
 
 
 def _image(path: Path | None) -> QImage | None:
