@@ -147,6 +147,9 @@ class MainWindow(QMainWindow):
         self.details.unitSystemChanged.connect(self._on_units_changed)
         self._settle_checks: list[Callable[[], bool]] = []
         self._settled_emitted = False
+        from viewer.qt import view_controls  # views, display, orientation, image export
+
+        self.view_controls = view_controls.install(self)
         if remember_geometry:
             self._restore_geometry()
 
@@ -567,9 +570,10 @@ class MainWindow(QMainWindow):
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
         self._add_action(view_menu, "Switch &units (cm / in)", self.details.toggle_units, QKeySequence("Ctrl+U"))
-        self._add_action(view_menu, "&Front view", self._front_view, QKeySequence("1"))
         help_menu = self.menuBar().addMenu("&Help")
-        self._add_action(help_menu, "&Keyboard shortcuts", self._show_shortcuts, QKeySequence(Qt.Key.Key_F1))
+        shortcuts = self._add_action(help_menu, "&Keyboard shortcuts", self._show_shortcuts,
+                                     QKeySequence(Qt.Key.Key_F1))
+        shortcuts.setShortcuts([QKeySequence(Qt.Key.Key_F1), QKeySequence("?")])
         self._add_action(help_menu, "&About Scan Viewer", self._show_about, None)
 
     def _add_action(self, menu: Any, text: str, slot: Callable[[], None], shortcut: Any) -> QAction:
@@ -581,16 +585,15 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
-    def _front_view(self) -> None:
-        if self._body_view is not None:
-            self._body_view.front_view()
-
     def _show_shortcuts(self) -> None:
+        from viewer.qt import view_controls
+
         rows = [("Up / Down", "Previous / next scan"), ("F5", "Refresh the list"),
                 ("Ctrl+L", "User token box"), ("Ctrl+F", "Filter the list"),
-                ("Ctrl+O", "Open a model file"), ("Ctrl+U", "Switch cm / in"), ("1", "Front view"),
-                ("Mouse drag", "Turn the body (stays upright)"), ("Wheel", "Zoom"),
-                ("F1", "This list"), ("Ctrl+Q", "Quit")]
+                ("Ctrl+O", "Open a model file"), ("Ctrl+U", "Switch cm / in"),
+                ("Ctrl+,", "Preferences"), ("Mouse drag", "Turn the body (stays upright)"),
+                ("Wheel", "Zoom"), ("F1 or ?", "This list"), ("Ctrl+Q", "Quit")]
+        rows += view_controls.shortcut_rows()
         text = "<table>" + "".join(f"<tr><td><b>{k}</b></td><td style='padding-left:16px'>{v}</td></tr>"
                                    for k, v in rows) + "</table>"
         QMessageBox.information(self, "Keyboard shortcuts", text)
