@@ -45,7 +45,6 @@ def _wait(condition, timeout: float = 30.0) -> None:
 def ui(qapp, demo_server, tmp_path_factory):
     """(window, controls): one MainWindow for the module with its user folders in a temporary tree."""
     from viewer.qt.main_window import MainWindow
-    from viewer.qt.view_controls import install
 
     root = tmp_path_factory.mktemp("view-controls")
     with pytest.MonkeyPatch.context() as patch:
@@ -53,7 +52,7 @@ def ui(qapp, demo_server, tmp_path_factory):
             patch.setenv(f"SCAN_VIEWER_{kind}_DIR", str(root / kind.lower()))
         win = MainWindow(target_from_name(demo_server.base_url), DEMO_API_KEY, Settings(),
                          KeyStore(use_keyring=False), remember_geometry=False)
-        controls = install(win)
+        controls = win.view_controls  # installed by MainWindow itself
         win.resize(1280, 800)
         win.show()
         win.start()

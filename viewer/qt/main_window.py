@@ -150,6 +150,9 @@ class MainWindow(QMainWindow):
         from viewer.qt import view_controls  # views, display, orientation, image export
 
         self.view_controls = view_controls.install(self)
+        from viewer.qt import qa_panel  # filters, open by id, several users, triage and verdicts
+
+        self.qa = qa_panel.install(self)
         if remember_geometry:
             self._restore_geometry()
 
@@ -242,6 +245,12 @@ class MainWindow(QMainWindow):
 
     def _page_source(self) -> Callable[[str | None], Any]:
         session = self.session
+        tokens = self.scan_list.user_tokens
+        if len(tokens) > 1:  # several users at once: their pages merged newest first
+            from viewer.services.merged_pages import MergedPageSource
+
+            return MergedPageSource.for_tokens(
+                tokens, lambda t, c: session.client.list_scans_page(t, cursor=c, limit=25), page_size=25)
         token = self.scan_list.user_token or None
 
         def page(cursor: str | None) -> Any:
@@ -594,6 +603,9 @@ class MainWindow(QMainWindow):
                 ("Ctrl+,", "Preferences"), ("Mouse drag", "Turn the body (stays upright)"),
                 ("Wheel", "Zoom"), ("F1 or ?", "This list"), ("Ctrl+Q", "Quit")]
         rows += view_controls.shortcut_rows()
+        from viewer.qt.qa_panel import SHORTCUTS as QA_SHORTCUTS
+
+        rows += list(QA_SHORTCUTS)
         text = "<table>" + "".join(f"<tr><td><b>{k}</b></td><td style='padding-left:16px'>{v}</td></tr>"
                                    for k, v in rows) + "</table>"
         QMessageBox.information(self, "Keyboard shortcuts", text)

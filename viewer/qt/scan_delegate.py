@@ -1,8 +1,9 @@
-"""Paints one scan row: thumbnail, local date and time, user and device, status chip, stage badges.
+"""Paints one scan row: thumbnail, local date and time, user and device, status chip, stage badges,
+and the QA verdict (a coloured letter A / R / F) when the scan has one.
 
 Row layout (all rows share it, so columns line up)::
 
-    +-------+  2025-06-12 14:03                         ( Processing )
+    +-------+  2025-06-12 14:03                    (R) ( Processing )
     | thumb |  demo-alex  ·  iPhone
     +-------+  (v Capture) (... Body) (o Fitted) (o Measure)
 
@@ -21,6 +22,9 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 from viewer.core.formatting import format_time
 from viewer.core.models import STAGES, ScanAssets, ScanStatus
 from viewer.qt.badges import (
+    AMBER,
+    GREEN,
+    RED,
     STAGE_LETTERS,
     STAGE_SHORT_LABELS,
     STAGE_STYLES,
@@ -41,6 +45,11 @@ STATUS_CHIP_HEIGHT = 18
 SEPARATOR = QColor("#e4e6ea")
 THUMB_BACKGROUND = QColor("#eef0f3")
 SILHOUETTE = QColor("#c9ced6")
+VERDICT_SIZE = 18
+VERDICT_GAP = 6
+#: verdict letter (``ScanRoles.VerdictRole``) -> marker colour
+VERDICT_COLOURS: dict[str, QColor] = {"A": GREEN, "R": RED, "F": AMBER}
+VERDICT_WORDS = {"A": "Accepted", "R": "Rejected", "F": "Flagged"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class RowLayout:
     title: QRect
     subtitle: QRect
     status: QRect
+    verdict: QRect  # the verdict marker, left of the status chip
     badges: tuple[QRect, ...]  # in STAGES order
     compact_badges: bool
 
@@ -75,7 +85,8 @@ class ScanDelegate(QStyledItemDelegate):
         chip_font = self.badge_font(font)
         chip_w = QFontMetrics(chip_font).horizontalAdvance("Processing") + STATUS_CHIP_HEIGHT + 14
         status = QRect(right - chip_w + 1, top, chip_w, STATUS_CHIP_HEIGHT)
-        title = QRect(left, top, max(0, status.left() - 8 - left), STATUS_CHIP_HEIGHT)
+        verdict = QRect(status.left() - VERDICT_GAP - VERDICT_SIZE, top, VERDICT_SIZE, VERDICT_SIZE)
+        title = QRect(left, top, max(0, verdict.left() - 8 - left), STATUS_CHIP_HEIGHT)
         subtitle = QRect(left, top + 22, max(0, right - left + 1), 18)
 
         badge_top = thumb.bottom() + 1 - BADGE_HEIGHT
@@ -88,7 +99,7 @@ class ScanDelegate(QStyledItemDelegate):
         badge_w = round(BADGE_HEIGHT * 1.9) if compact else max(word_w, min(spread, MAX_BADGE_WIDTH))
         badges = tuple(
             QRect(left + i * (badge_w + BADGE_GAP), badge_top, badge_w, BADGE_HEIGHT) for i in range(len(STAGES)))
-        return RowLayout(thumb, title, subtitle, status, badges, compact)
+        return RowLayout(thumb, title, subtitle, status, verdict, badges, compact)
 
     @staticmethod
     def badge_font(font: QFont) -> QFont:
@@ -154,6 +165,7 @@ class ScanDelegate(QStyledItemDelegate):
         for stage, badge in zip(scan.assets.stages, parts.badges):
             text = STAGE_LETTERS[stage.name] if parts.compact_badges else STAGE_SHORT_LABELS[stage.name]
             paint_badge(painter, QRectF(badge), STAGE_STYLES[stage.state], text, small)
+        self._paint_verdict(painter, parts.verdict, index.data(ScanRoles.VerdictRole), small)
 
         painter.setPen(SEPARATOR)
         painter.drawLine(rect.left() + MARGIN_X, rect.bottom(), rect.right() - MARGIN_X, rect.bottom())
@@ -172,6 +184,23 @@ class ScanDelegate(QStyledItemDelegate):
             tint = QColor(highlight)
             tint.setAlpha(16)
             painter.fillRect(rect, tint)
+
+    @staticmethod
+    def _paint_verdict(painter: QPainter, rect: QRect, letter: str | None, font: QFont) -> None:
+        """A filled circle in the verdict's colour with its letter in white."""
+        colour = VERDICT_COLOURS.get(letter or "")
+        if colour is None:
+            return
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5))
+        bold = QFont(font)
+        bold.setWeight(QFont.Weight.Bold)
+        painter.setFont(bold)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, letter or "")
+        painter.restore()
 
     @staticmethod
     def _paint_thumbnail(painter: QPainter, rect: QRect, image: QImage | None) -> None:
@@ -215,6 +244,9 @@ class ScanDelegate(QStyledItemDelegate):
                 return stage_tooltip(stage)
         if parts.status.contains(pos):
             return _status_tooltip(scan.status, scan.raw_status, scan.assets)
+        verdict = index.data(ScanRoles.VerdictRole)
+        if parts.verdict.contains(pos) and verdict in VERDICT_WORDS:
+            return f"QA verdict: {VERDICT_WORDS[verdict]}"
         return f"Scan {scan.id}\nCreated {format_time(scan.created_at)}"
 
     def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem,

@@ -14,6 +14,11 @@ Rules:
   run of failures) and a log line.
 - ``ThumbnailRole`` answers from memory and, on a miss, queues a background load: views ask for it
   only for rows they paint, which makes loading lazy.
+- ``VerdictRole`` answers from ``verdict_source(scan_id) -> "A" | "R" | "F" | None`` (set by the QA
+  panel); call ``verdicts_changed`` after a verdict is saved so the row repaints.
+- ``load_all()`` keeps asking for the next page as soon as one arrives, until the source is
+  exhausted, a page fails, ``cancel_load_all()`` or ``reset``; ``loadAllChanged`` tells when it
+  starts and stops (``pageLoaded`` carries the progress).
 - Call ``stop()`` before the task runner shuts down (the panel does it on close).
 """
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 
 PageSource = Callable[[str | None], ScanPage]
 ScanSource = Callable[[str], Scan]
+VerdictSource = Callable[[str], str | None]
 
 DEFAULT_POLL_INTERVAL_MS = 5000
 DEFAULT_THUMBNAIL_SIZE = QSize(48, 64)
@@ -65,6 +71,7 @@ class ScanRoles(enum.IntEnum):
     CreatedAtTextRole = enum.auto()
     DeviceRole = enum.auto()
     FilterTextRole = enum.auto()
+    VerdictRole = enum.auto()
 
 
 def error_message(error: BaseException, what: str) -> str:
@@ -78,6 +85,7 @@ class ScanListModel(QAbstractListModel):
     pageLoaded = Signal(int)  # number of scans the page added
     loadingChanged = Signal(bool)
     loadFailed = Signal(str)
+    loadAllChanged = Signal(bool)  # True: loading every page; False: stopped (done, failed or cancelled)
 
     def __init__(
         self,
@@ -108,6 +116,8 @@ class ScanListModel(QAbstractListModel):
         self._generation = 0
         self._poll_task: Task | None = None
         self._poll_failing = False
+        self._verdict_source: VerdictSource | None = None
+        self._loading_all = False
 
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(poll_interval_ms)
@@ -152,6 +162,8 @@ class ScanListModel(QAbstractListModel):
             return format_time(scan.created_at)
         if role == ScanRoles.DeviceRole:
             return device_name(scan.device_config_name)
+        if role == ScanRoles.VerdictRole:
+            return self._verdict_source(scan.id) if self._verdict_source is not None else None
         if role == ScanRoles.FilterTextRole:
             return " ".join((scan.id, scan.user_token or "", device_name(scan.device_config_name),
                              status_text(scan.status, scan.raw_status)))
@@ -220,9 +232,46 @@ class ScanListModel(QAbstractListModel):
         row = self._rows.get(scan_id)
         return self.index(row, 0) if row is not None else QModelIndex()
 
+    @property
+    def page_source(self) -> PageSource | None:
+        return self._page_source
+
+    @property
+    def loading_all(self) -> bool:
+        return self._loading_all
+
+    def load_all(self) -> None:
+        """Load every remaining page in the background, one after the other."""
+        if self._loading_all or not self.canFetchMore():
+            return
+        self._set_loading_all(True)
+        self.fetchMore()
+
+    def cancel_load_all(self) -> None:
+        """Stop after the page in flight (which is still added when it arrives)."""
+        self._set_loading_all(False)
+
+    def set_verdict_source(self, source: VerdictSource | None) -> None:
+        self._verdict_source = source
+        self.verdicts_changed()
+
+    def verdicts_changed(self, scan_ids: Sequence[str] | None = None) -> None:
+        """Repaint the verdict of ``scan_ids`` (all rows when None)."""
+        roles = [int(ScanRoles.VerdictRole)]
+        if scan_ids is None:
+            if self._scans:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._scans) - 1, 0), roles)
+            return
+        for scan_id in scan_ids:
+            row = self._rows.get(scan_id)
+            if row is not None:
+                index = self.index(row, 0)
+                self.dataChanged.emit(index, index, roles)
+
     def reset(self, page_source: PageSource | None) -> None:
         """Forget every scan and start loading from ``page_source``; older results are dropped."""
         self._generation += 1
+        self._set_loading_all(False)
         self._runner.cancel_group(f"{self._group}:page")
         self._runner.cancel_group(f"{self._group}:poll")
         was_loading = self._page_task is not None
@@ -267,6 +316,7 @@ class ScanListModel(QAbstractListModel):
     def stop(self) -> None:
         """Stop polling and drop running requests; call before the task runner shuts down."""
         self._generation += 1
+        self._set_loading_all(False)
         self._poll_timer.stop()
         self._runner.cancel_group(f"{self._group}:page")
         self._runner.cancel_group(f"{self._group}:poll")
@@ -306,15 +356,26 @@ class ScanListModel(QAbstractListModel):
         self._update_polling()
         self.loadingChanged.emit(False)
         self.pageLoaded.emit(len(fresh))
+        if self._loading_all and generation == self._generation:
+            if self.canFetchMore():
+                self.fetchMore()
+            else:
+                self._set_loading_all(False)
 
     def _on_page_error(self, generation: int, error: BaseException) -> None:
         if generation != self._generation:
             return
         self._page_task = None
         self._error = error_message(error, "Could not load the list of scans")
+        self._set_loading_all(False)
         log.warning("scan list page failed: %s", self._error, exc_info=not isinstance(error, ScanViewerError))
         self.loadingChanged.emit(False)
         self.loadFailed.emit(self._error)
+
+    def _set_loading_all(self, value: bool) -> None:
+        if value != self._loading_all:
+            self._loading_all = value
+            self.loadAllChanged.emit(value)
 
     # -- live updates -----------------------------------------------------------------------------
 

@@ -1,20 +1,26 @@
 """The scan list side panel: user-token box, filter, the list itself and a status line.
 
-The panel does not build page sources: choosing a token emits ``userTokenChosen`` and F5 emits
-``refreshRequested``; the main window turns them into ``model.reset(...)``/``model.refresh()``.
+The panel does not build page sources: choosing a token emits ``userTokenChosen`` (several tokens
+separated by commas emit ``userTokensChosen`` instead) and F5 emits ``refreshRequested``; the
+main window (or the QA panel) turns them into ``model.reset(...)``/``model.refresh()``.
 Recent tokens are handed in and read back (``recent_tokens``); the main window persists them.
 Call ``shutdown()`` (or close the panel) before the task runner shuts down.
+
+Filtering: the proxy (``ScanFilterProxy``) keeps a row when it contains the filter text *and*
+matches the QA ``ScanFilter`` (``set_scan_filter``). Changing either never opens another scan: the
+current scan stays selected while it is shown, and nothing is selected while it is hidden.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Sequence
 
 from PySide6.QtCore import (
-    QItemSelectionModel,
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QPersistentModelIndex,
     QObject,
     QSortFilterProxyModel,
     Qt,
@@ -40,15 +46,81 @@ from viewer.core.models import Scan
 from viewer.qt.badges import MUTED_TEXT, RED
 from viewer.qt.scan_delegate import ROW_HEIGHT, ScanDelegate
 from viewer.qt.scan_list_model import ScanListModel, ScanRoles
+from viewer.services.merged_pages import parse_user_tokens
+from viewer.services.scan_filters import DEFAULT_STUCK_AFTER, ScanFilter
 
 MAX_RECENT_TOKENS = 12
 _NAVIGATION_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
+
+
+_HAS_FILTER_CHANGE = hasattr(QSortFilterProxyModel, "endFilterChange")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ScanFilterProxy(QSortFilterProxyModel):
+    """The text filter (on ``FilterTextRole``) AND a QA ``ScanFilter`` over each row's scan.
+
+    "Stuck" depends on the time: it is judged at the moment of the last ``set_scan_filter`` /
+    ``refresh_time`` (the QA panel refreshes it every minute while it filters on it).
+    """
+
+    def __init__(self, parent: QObject | None = None, clock: Callable[[], datetime] = _utc_now) -> None:
+        super().__init__(parent)
+        self._scan_filter = ScanFilter()
+        self._stuck_after = DEFAULT_STUCK_AFTER
+        self._clock = clock
+        self._now = clock()
+
+    @property
+    def scan_filter(self) -> ScanFilter:
+        return self._scan_filter
+
+    @property
+    def stuck_after(self) -> timedelta:
+        return self._stuck_after
+
+    @property
+    def now(self) -> datetime:
+        """The moment "stuck" is judged at."""
+        return self._now
+
+    def set_scan_filter(self, scan_filter: ScanFilter, stuck_after: timedelta | None = None) -> None:
+        self._change_filter(scan_filter, stuck_after or self._stuck_after)
+
+    def refresh_time(self) -> None:
+        self._change_filter(self._scan_filter, self._stuck_after)
+
+    def _change_filter(self, scan_filter: ScanFilter, stuck_after: timedelta) -> None:
+        if _HAS_FILTER_CHANGE:  # Qt >= 6.10: invalidateFilter() is deprecated
+            self.beginFilterChange()
+        self._scan_filter, self._stuck_after, self._now = scan_filter, stuck_after, self._clock()
+        if _HAS_FILTER_CHANGE:
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateFilter()
+
+    def accepts(self, scan: Scan) -> bool:
+        """Whether the QA filter keeps ``scan`` (the text filter aside)."""
+        return self._scan_filter.matches(scan, self._now, self._stuck_after)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if not super().filterAcceptsRow(source_row, source_parent):
+            return False
+        if self._scan_filter.is_empty:
+            return True
+        scan = self.sourceModel().index(source_row, 0, source_parent).data(ScanRoles.ScanRole)
+        return scan is not None and self.accepts(scan)
 
 
 class ScanListPanel(QWidget):
     scanActivated = Signal(object)  # Scan: the current row changed (keyboard or mouse)
     currentScanUpdated = Signal(object)  # Scan: the current scan's data changed (re-poll, refresh)
     userTokenChosen = Signal(str)  # "" = no token (all scans the key may see)
+    userTokensChosen = Signal(tuple)  # several tokens typed in the box, separated by commas
+    scanFilterChanged = Signal(object)  # ScanFilter: set_scan_filter or select_scan changed it
     refreshRequested = Signal()
 
     def __init__(self, model: ScanListModel, *, recent_tokens: Sequence[str] = (),
@@ -58,6 +130,8 @@ class ScanListPanel(QWidget):
         self._pending_select: str | None = None
         self._current_id: str | None = None
         self._chosen_token: str | None = None
+        self._chosen_tokens: tuple[str, ...] = ()  # several users at once (user_token is then "")
+        self._refiltering = False
 
         self._token_box = QComboBox(self)
         self._token_box.setEditable(True)
@@ -86,7 +160,7 @@ class ScanListPanel(QWidget):
         self._filter.setPlaceholderText("Filter by id, user, device or status (Ctrl+F)")
         self._filter.installEventFilter(self)
 
-        self._proxy = QSortFilterProxyModel(self)
+        self._proxy = ScanFilterProxy(self)
         self._proxy.setSourceModel(model)
         self._proxy.setFilterRole(int(ScanRoles.FilterTextRole))
         self._proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -160,8 +234,29 @@ class ScanListPanel(QWidget):
         return self._view
 
     @property
-    def proxy(self) -> QSortFilterProxyModel:
+    def proxy(self) -> ScanFilterProxy:
         return self._proxy
+
+    @property
+    def scan_filter(self) -> ScanFilter:
+        return self._proxy.scan_filter
+
+    def set_scan_filter(self, scan_filter: ScanFilter, stuck_after: timedelta | None = None) -> None:
+        """Show only the rows ``scan_filter`` keeps (with the text filter); emits ``scanFilterChanged``."""
+        changed = scan_filter != self._proxy.scan_filter
+        self._refilter(lambda: self._proxy.set_scan_filter(scan_filter, stuck_after))
+        if changed:
+            self.scanFilterChanged.emit(scan_filter)
+
+    def refresh_filter_time(self) -> None:
+        """Judge "stuck" again at the current time."""
+        self._refilter(self._proxy.refresh_time)
+
+    def add_widget(self, widget: QWidget, *, above_list: bool) -> None:
+        """Put a widget (e.g. the QA bar) just above or just below the list."""
+        layout = self.layout()
+        position = layout.indexOf(self._view)
+        layout.insertWidget(position if above_list else position + 1, widget)
 
     @property
     def token_box(self) -> QComboBox:
@@ -201,8 +296,15 @@ class ScanListPanel(QWidget):
 
     @property
     def user_token(self) -> str:
-        """The token whose scans are listed ("" = every scan the key may see)."""
+        """The token whose scans are listed ("" = every scan the key may see, or several users)."""
         return self._chosen_token or ""
+
+    @property
+    def user_tokens(self) -> tuple[str, ...]:
+        """Every token whose scans are listed (empty: all scans the key may see)."""
+        if self._chosen_tokens:
+            return self._chosen_tokens
+        return (self._chosen_token,) if self._chosen_token else ()
 
     def visible_thumbnails_ready(self) -> bool:
         """Every row on screen has its thumbnail loaded or known to be missing."""
@@ -220,7 +322,52 @@ class ScanListPanel(QWidget):
     def set_user_token(self, token: str) -> None:
         """Show ``token`` as the current one (no signal); the caller resets the model itself."""
         self._chosen_token = token
+        self._chosen_tokens = ()
         self._token_box.setEditText(token)
+
+    def set_user_tokens(self, tokens: Sequence[str]) -> None:
+        """Show several tokens as the listed users (no signal); the caller resets the model itself."""
+        unique = tuple(dict.fromkeys(t.strip() for t in tokens if t and t.strip()))
+        if len(unique) <= 1:
+            self.set_user_token(unique[0] if unique else "")
+            return
+        self._chosen_token = None
+        self._chosen_tokens = unique
+        self._current_id = self._pending_select = None
+        self._token_box.setEditText(", ".join(unique))
+
+    def move_current(self, step: int) -> bool:
+        """Select the row ``step`` rows below (negative: above) the current one in the filtered list.
+
+        With no current row, +1 selects the first row and -1 the last. At the end of the loaded
+        rows the next page is requested. Returns True when the selection moved.
+        """
+        rows = self._proxy.rowCount()
+        current = self._selection.currentIndex()
+        if not current.isValid():
+            target = 0 if step > 0 else rows - 1
+        else:
+            target = max(0, min(rows - 1, current.row() + step))
+            if step > 0 and current.row() + step >= rows and self._proxy.canFetchMore(QModelIndex()):
+                self._proxy.fetchMore(QModelIndex())
+            if target == current.row():
+                return False
+        if not 0 <= target < rows:
+            return False
+        index = self._proxy.index(target, 0)
+        self._selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._view.scrollTo(index)
+        return True
+
+    def neighbour_scan(self, step: int = 1) -> Scan | None:
+        """The scan ``step`` rows from the current one in the filtered list (None past the end)."""
+        current = self._selection.currentIndex()
+        if not current.isValid():
+            return None
+        row = current.row() + step
+        if not 0 <= row < self._proxy.rowCount():
+            return None
+        return self._proxy.index(row, 0).data(ScanRoles.ScanRole)
 
     def select_scan(self, scan_id: str) -> bool:
         """Make ``scan_id`` current; if it is not loaded yet, keep loading pages until it is.
@@ -235,13 +382,21 @@ class ScanListPanel(QWidget):
             return False
         self._pending_select = None
         index = self._proxy.mapFromSource(source_index)
-        if not index.isValid():  # hidden by the filter: the user asked for this scan, show it
+        if not index.isValid():  # hidden by the filters: the user asked for this scan, show it
             self._filter.clear()
+            index = self._proxy.mapFromSource(source_index)
+        if not index.isValid():
+            self.set_scan_filter(ScanFilter())
             index = self._proxy.mapFromSource(source_index)
         self._selection.setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self._view.scrollTo(index)
         return True
+
+    def clear_current(self) -> None:
+        """Select nothing (the window shows a scan that is not in the list); emits nothing."""
+        self._current_id = self._pending_select = None
+        self._refilter(lambda: None)
 
     def current_scan(self) -> Scan | None:
         index = self._view.currentIndex()
@@ -261,10 +416,17 @@ class ScanListPanel(QWidget):
         self._choose_token(self._token_box.currentText())
 
     def _choose_token(self, text: str) -> None:
-        token = text.strip()
-        if token == self._chosen_token:
+        tokens = parse_user_tokens(text)
+        if len(tokens) > 1:
+            if tuple(tokens) != self._chosen_tokens:
+                self.set_user_tokens(tokens)
+                self.userTokensChosen.emit(tuple(tokens))
+            return
+        token = tokens[0] if tokens else ""
+        if token == self._chosen_token and not self._chosen_tokens:
             return
         self._chosen_token = token
+        self._chosen_tokens = ()
         self._current_id = self._pending_select = None  # another user's list: nothing to keep selected
         if token:
             self.recent_tokens = [token, *self.recent_tokens]
@@ -274,7 +436,22 @@ class ScanListPanel(QWidget):
     # -- filter and keyboard ----------------------------------------------------------------------
 
     def _on_filter_changed(self, text: str) -> None:
-        self._proxy.setFilterFixedString(text.strip())
+        self._refilter(lambda: self._proxy.setFilterFixedString(text.strip()))
+
+    def _refilter(self, change: Callable[[], None]) -> None:
+        """Apply a filter change without opening another scan (see the module docstring)."""
+        self._refiltering = True
+        try:
+            change()
+            source_index = self._model.index_of(self._current_id) if self._current_id else QModelIndex()
+            index = self._proxy.mapFromSource(source_index) if source_index.isValid() else QModelIndex()
+            if index.isValid():
+                if self._selection.currentIndex() != index:
+                    self._selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            elif self._selection.currentIndex().isValid():
+                self._selection.clear()
+        finally:
+            self._refiltering = False
         self._update_status()
         QTimer.singleShot(0, self, self._fetch_if_room)
 
@@ -300,7 +477,7 @@ class ScanListPanel(QWidget):
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         scan = current.data(ScanRoles.ScanRole) if current.isValid() else None
-        if scan is None:
+        if scan is None or self._refiltering:
             return
         self._pending_select = None
         if scan.id != self._current_id:
@@ -349,7 +526,11 @@ class ScanListPanel(QWidget):
         elif loaded == 0:
             text, colour = ("No scans for this user." if self._chosen_token else "No scans."), ""
         elif shown == 0:
-            text, colour = f"No scans match “{self._filter.text().strip()}”.", ""
+            text = self._filter.text().strip()
+            if not self._proxy.scan_filter.is_empty:
+                text, colour = ("No loaded scans match the QA filters" + (f" and “{text}”." if text else ".")), ""
+            else:
+                text, colour = f"No scans match “{text}”.", ""
         else:
             more = "" if model.exhausted else "+"
             total = f"{loaded}{more} scan{'s' if loaded != 1 else ''}"
