@@ -153,6 +153,10 @@ class MainWindow(QMainWindow):
         from viewer.qt import qa_panel  # filters, open by id, several users, triage and verdicts
 
         self.qa = qa_panel.install(self)
+        from viewer.qt import distance_tool, measurement_overlay  # rings on the body, distances
+
+        self.measurement_overlay = measurement_overlay.install(self)
+        self.distance_tool = distance_tool.install(self)
         if remember_geometry:
             self._restore_geometry()
 
@@ -606,6 +610,8 @@ class MainWindow(QMainWindow):
         from viewer.qt.qa_panel import SHORTCUTS as QA_SHORTCUTS
 
         rows += list(QA_SHORTCUTS)
+        rows += [("D", "Measure distances: click two points on the body"), ("Shift+D", "Clear distances"),
+                 ("Esc", "Leave the distance tool; hide the measurement ring")]
         text = "<table>" + "".join(f"<tr><td><b>{k}</b></td><td style='padding-left:16px'>{v}</td></tr>"
                                    for k, v in rows) + "</table>"
         QMessageBox.information(self, "Keyboard shortcuts", text)
