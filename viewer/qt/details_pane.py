@@ -183,6 +183,11 @@ class DetailsPane(QWidget):
         self._render_measurements(note)
 
     @property
+    def measurements(self) -> Measurements | None:
+        """The API measurements on display (in the unit system they were fetched in), if any."""
+        return self._measurements
+
+    @property
     def measurement_rows(self) -> list[tuple[str, str]]:
         """(label, formatted value) as shown, for tests and export."""
         return [(self._table.item(r, 0).text(), self._table.item(r, 1).text())

@@ -19,7 +19,7 @@ Rules:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -161,6 +161,9 @@ class MeasurementOverlay(QObject):
             self._draw(key, self._data)
             return
         session = self._window.session
+        shown = self._window.details.measurements  # already fetched by the window: no second request
+        if shown is not None and shown.unit_system is UnitSystem.METRIC:
+            scan = replace(scan, measurements=shown)
 
         def work(task: Task) -> _BodyData:
             rings = place_rings(mesh.vertices, mesh.faces)
