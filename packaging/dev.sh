@@ -51,6 +51,8 @@ find_python() {
   echo "error: Python 3.11 or newer is needed" >&2; exit 1
 }
 
+# desktop-file-validate checks resources/scan-viewer.desktop in the tests
+[ "$action" = test ] && system_packages+=(desktop-file-utils)
 install_system_packages
 python="$(find_python)"
 if [ ! -x .venv/bin/python ]; then
