@@ -111,7 +111,7 @@ def test_ply_only_scan_renders_with_vertex_colours(qtbot, window):
 
 def test_fitted_body_failure_still_shows_the_body_with_a_banner(qtbot, window):
     open_and_wait(qtbot, window, "failed-fitted-body")
-    assert "fitted body" in window.view_area._banner.text()
+    assert "fitted body" in window.view_area.banner.text()
 
 
 def test_quick_selection_ends_with_the_last_one(qtbot, window):

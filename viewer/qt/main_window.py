@@ -157,6 +157,9 @@ class MainWindow(QMainWindow):
 
         self.measurement_overlay = measurement_overlay.install(self)
         self.distance_tool = distance_tool.install(self)
+        from viewer.qt import presentation  # full screen, turntable, measurement cards, scan cycle
+
+        self.presentation = presentation.install(self)
         if remember_geometry:
             self._restore_geometry()
 
@@ -610,6 +613,9 @@ class MainWindow(QMainWindow):
         from viewer.qt.qa_panel import SHORTCUTS as QA_SHORTCUTS
 
         rows += list(QA_SHORTCUTS)
+        from viewer.qt.presentation import SHORTCUTS as PRESENTATION_SHORTCUTS
+
+        rows += list(PRESENTATION_SHORTCUTS)
         rows += [("D", "Measure distances: click two points on the body"), ("Shift+D", "Clear distances"),
                  ("Esc", "Leave the distance tool; hide the measurement ring")]
         text = "<table>" + "".join(f"<tr><td><b>{k}</b></td><td style='padding-left:16px'>{v}</td></tr>"

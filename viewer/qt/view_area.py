@@ -112,6 +112,11 @@ class ViewArea(QStackedWidget):
         return self._poster.property("state") or "message"
 
     @property
+    def banner(self) -> QLabel:
+        """The warning line over the 3D page (presentation mode hides it)."""
+        return self._banner
+
+    @property
     def message_text(self) -> str:
         return f"{self._poster.title.text()}\n{self._poster.text.text()}".strip()
 
