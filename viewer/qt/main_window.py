@@ -153,6 +153,9 @@ class MainWindow(QMainWindow):
         from viewer.qt import qa_panel  # filters, open by id, several users, triage and verdicts
 
         self.qa = qa_panel.install(self)
+        from viewer.qt import compare_window  # compare two scans: linked views, heatmap, changes
+
+        self.compare = compare_window.install(self)
         from viewer.qt import distance_tool, measurement_overlay  # rings on the body, distances
 
         self.measurement_overlay = measurement_overlay.install(self)
