@@ -671,6 +671,9 @@ class MainWindow(QMainWindow):
             self._save_settings()
             self.scan_list.shutdown()
             self.runner.shutdown()
+            from viewer.services import mesh_process
+
+            mesh_process.shutdown()  # the child process that parses large files
             if self._body_view is not None:
                 self._body_view.close_view()
             if self.session is not None:

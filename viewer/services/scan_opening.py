@@ -2,7 +2,9 @@
 
 Runs in a worker thread. Reports progress through a callback and checks ``is_cancelled`` between
 chunks, so the GUI can drop a scan the user has already moved away from. A scan opened before is
-re-opened from the cache's parsed-mesh sidecar with no HTTP request at all.
+re-opened from the cache's parsed-mesh sidecar with no HTTP request at all. Model files of
+``out_of_process_bytes`` or more are parsed in a child process (``mesh_process``), which writes
+that sidecar: parsing them here would hold the GIL long enough to freeze the GUI.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from viewer.core.models import AssetType, AssetUrls
 from viewer.mesh.loader import load_mesh
 from viewer.mesh.mesh_data import BodyMesh
 from viewer.mesh.sidecar import load_sidecar, save_sidecar
+from viewer.services.mesh_process import OUT_OF_PROCESS_BYTES, MeshProcess, shared
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,18 @@ def _never() -> bool:
 
 
 class ScanOpener:
-    def __init__(self, client: PrismClient, cache: AssetCache) -> None:
+    def __init__(
+        self,
+        client: PrismClient,
+        cache: AssetCache,
+        *,
+        mesh_process: MeshProcess | None = None,
+        out_of_process_bytes: int = OUT_OF_PROCESS_BYTES,
+    ) -> None:
         self.client = client
         self.cache = cache
+        self.mesh_process = mesh_process or shared()
+        self.out_of_process_bytes = out_of_process_bytes
 
     def open(
         self,
@@ -78,7 +90,7 @@ class ScanOpener:
             cached_model = self.cache.get(scan_id, AssetType.MODEL)
             if cached_model is not None:
                 report(OpenProgress("load", message="Loading the cached model"))
-                mesh = self._load_and_remember(scan_id, cached_model.path)
+                mesh = self._load_and_remember(scan_id, cached_model.path, is_cancelled)
                 return OpenedScan(scan_id, mesh, self.cache.scan_dir(scan_id), from_cache=True)
 
         check()
@@ -93,17 +105,31 @@ class ScanOpener:
         if model is None:  # evicted between download and load: only with an absurdly small budget
             raise ScanViewerError("The downloaded model was removed from the cache at once; "
                                   "raise the cache size limit.")
-        mesh = self._load_and_remember(scan_id, model.path)
+        mesh = self._load_and_remember(scan_id, model.path, is_cancelled)
         self.cache.mark_complete(scan_id)
         return OpenedScan(scan_id, mesh, self.cache.scan_dir(scan_id), from_cache=False)
 
-    def _load_and_remember(self, scan_id: str, model_path: Path) -> BodyMesh:
+    def _load_and_remember(
+        self, scan_id: str, model_path: Path, is_cancelled: Callable[[], bool]
+    ) -> BodyMesh:
+        if self._is_large(model_path):
+            opened = self.mesh_process.load(model_path, self.cache.sidecar_path(scan_id),
+                                            assume_prism=True, is_cancelled=is_cancelled)
+            if opened is None:
+                raise Cancelled(scan_id)
+            return opened
         mesh = load_mesh(model_path, assume_prism=True)
         try:
             save_sidecar(mesh, self.cache.sidecar_path(scan_id))
         except OSError as exc:  # a full disk must not stop the user from seeing the body
             log.warning("could not write the mesh sidecar for %s: %s", scan_id, exc)
         return mesh
+
+    def _is_large(self, path: Path) -> bool:
+        try:
+            return path.stat().st_size >= self.out_of_process_bytes
+        except OSError:
+            return False  # load_mesh explains a missing or unreadable file
 
     def _download_bundle(self, scan_id: str, urls: AssetUrls, report: ProgressCallback,
                          check: Callable[[], None]) -> None:
@@ -129,6 +155,8 @@ class ScanOpener:
                         raise
                     download = self.client.open_download(url)
                 downloads.append((asset, download))
+                if asset is AssetType.MODEL and (download.total or 0) >= self.out_of_process_bytes:
+                    self.mesh_process.warm_up()  # the child starts while the bytes arrive
                 if total is not None and download.total is not None:
                     total += download.total
                 else:
