@@ -58,6 +58,7 @@ _IMPORT_3D_LOCK = threading.Lock()
 def _import_3d_modules(_task: Task | None = None) -> None:
     with _IMPORT_3D_LOCK:
         import viewer.qt.body_view  # noqa: F401 - pyvista, pyvistaqt and VTK, off the GUI thread
+    import viewer.mesh.loader  # noqa: F401 - trimesh, so the first scan opened does not pay for it
 
 
 def _prepare_body(task: Task, mesh: Any) -> Any:
