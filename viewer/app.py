@@ -18,7 +18,13 @@ from pathlib import Path
 from viewer import __version__
 from viewer.core.secrets import KeyStore
 from viewer.core.server_choice import (
-    KEY_ENV_VAR, PRODUCTION, SANDBOX, KeyChoice, ServerTarget, choose_key, choose_server,
+    KEY_ENV_VAR,
+    PRODUCTION,
+    SANDBOX,
+    KeyChoice,
+    ServerTarget,
+    choose_key,
+    choose_server,
     target_from_name,
 )
 from viewer.core.settings import Settings, load_settings

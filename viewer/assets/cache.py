@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from viewer.core.atomic_files import write_json_atomic
 from viewer.core.models import AssetType
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class AssetCache:
 
     def _write_manifest(self, scan_id: str, manifest: dict) -> None:
         folder = self.scan_dir(scan_id)
-        _atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
+        write_json_atomic(folder / MANIFEST, manifest)
 
     def get(self, scan_id: str, asset: AssetType) -> CachedAsset | None:
         """The cached file for an asset, if complete on disk; touches the scan as recently used."""
@@ -281,12 +282,3 @@ def _tree_size(folder: Path) -> int:
     return total
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

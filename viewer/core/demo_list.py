@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from viewer.core.atomic_files import write_json_atomic
 from viewer.core.paths import config_dir
 
 log = logging.getLogger(__name__)
@@ -116,13 +115,4 @@ def _read(path: Path) -> dict[str, list[str]]:
 
 
 def _write(path: Path, lists: dict[str, list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"version": _VERSION, "lists": dict(sorted(lists.items()))}
-    fd, tmp = tempfile.mkstemp(prefix=".demo-list-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, {"version": _VERSION, "lists": dict(sorted(lists.items()))})

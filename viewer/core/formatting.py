@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from viewer.core.models import (
-    LENGTH_MEASUREMENTS, Scan, ScanStatus, StageInfo, StageState, UnitSystem,
+    LENGTH_MEASUREMENTS,
+    Scan,
+    ScanStatus,
+    StageInfo,
+    StageState,
+    UnitSystem,
 )
 
 METRES_PER_INCH = 0.0254

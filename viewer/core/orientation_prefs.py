@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from viewer.core.atomic_files import write_json_atomic
 from viewer.core.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -105,14 +104,7 @@ def _read(path: Path) -> dict[str, BodyAxes]:
 
 
 def _write(path: Path, axes: dict[str, BodyAxes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"version": _VERSION,
-            "axes": {key: {"up": value.up, "front": value.front} for key, value in sorted(axes.items())}}
-    fd, tmp = tempfile.mkstemp(prefix=".orientation-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, {
+        "version": _VERSION,
+        "axes": {key: {"up": value.up, "front": value.front} for key, value in sorted(axes.items())},
+    })

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from viewer.core.atomic_files import write_json_atomic
 from viewer.core.paths import config_dir
 
 log = logging.getLogger(__name__)
@@ -72,14 +71,6 @@ def load_settings(path: Path | None = None) -> Settings:
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     path = path or config_dir() / SETTINGS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(settings)
     data["recent_user_tokens"] = list(settings.recent_user_tokens)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, data)

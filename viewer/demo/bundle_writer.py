@@ -13,12 +13,11 @@ Each file is written under a temporary name in the target folder and moved into 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from viewer.core.atomic_files import write_bytes_atomic
 from viewer.demo.humanoid import GeneratedBody
 
 OBJ_NAME = "avatar.obj"
@@ -35,18 +34,6 @@ d 1.000000
 illum 1
 map_Kd {TEXTURE_NAME}
 """
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def _rows(template: str, values: np.ndarray) -> str:
@@ -77,9 +64,9 @@ def texture_png(body: GeneratedBody) -> bytes:
 def write_obj_bundle(body: GeneratedBody, folder: Path) -> None:
     """``avatar.obj``, ``avatar.obj.mtl`` and ``texture.png`` in ``folder`` (created if needed)."""
     folder = Path(folder)
-    _write_atomically(folder / TEXTURE_NAME, texture_png(body))
-    _write_atomically(folder / MTL_NAME, _MTL_TEXT.encode("ascii"))
-    _write_atomically(folder / OBJ_NAME, obj_text(body).encode("ascii"))
+    write_bytes_atomic(folder / TEXTURE_NAME, texture_png(body))
+    write_bytes_atomic(folder / MTL_NAME, _MTL_TEXT.encode("ascii"))
+    write_bytes_atomic(folder / OBJ_NAME, obj_text(body).encode("ascii"))
 
 
 def vertex_colors(body: GeneratedBody) -> np.ndarray:
@@ -114,4 +101,4 @@ def ply_bytes(body: GeneratedBody) -> bytes:
 
 def write_ply(body: GeneratedBody, path: Path) -> None:
     """Binary little-endian PLY with vertex colours (for PLY-only scans)."""
-    _write_atomically(Path(path), ply_bytes(body))
+    write_bytes_atomic(Path(path), ply_bytes(body))

@@ -26,7 +26,13 @@ from viewer.demo.bundle_writer import write_obj_bundle, write_ply
 from viewer.demo.catalog import DemoUser, Scenario
 from viewer.demo.humanoid import BodyParams, GeneratedBody, generate_body
 from viewer.demo.preview import render_preview
-from viewer.demo.scan_store import DEMO_KEY, MEASUREMENTS_FILE, SCAN_FILE, USERS_FILE, complete_measurements
+from viewer.demo.scan_store import (
+    DEMO_KEY,
+    MEASUREMENTS_FILE,
+    SCAN_FILE,
+    USERS_FILE,
+    complete_measurements,
+)
 from viewer.mesh.measure import measure_body
 from viewer.mesh.mesh_data import PRISM_TO_VIEW
 

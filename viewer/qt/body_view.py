@@ -46,8 +46,17 @@ from viewer.mesh.polydata import (
 )
 from viewer.mesh.render_checks import RGB, VIEW_BACKGROUND, Background
 from viewer.mesh.scene import (  # noqa: F401 - FRAME_MARGIN, PLAIN_BODY_RGB re-exported for tests
-    FRAME_MARGIN, LIGHTING_PRESETS, NAMED_VIEWS, PLAIN_BODY_RGB, add_body_part, is_software_renderer,
-    named_view_pose, parallel_scale_to_fit, rgb_to_float, rotate_bounds, set_up_body_lights,
+    FRAME_MARGIN,
+    LIGHTING_PRESETS,
+    NAMED_VIEWS,
+    PLAIN_BODY_RGB,
+    add_body_part,
+    is_software_renderer,
+    named_view_pose,
+    parallel_scale_to_fit,
+    rgb_to_float,
+    rotate_bounds,
+    set_up_body_lights,
 )
 
 log = logging.getLogger(__name__)

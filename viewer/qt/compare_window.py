@@ -29,14 +29,41 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QButtonGroup, QCheckBox, QDialog, QDialogButtonBox, QGridLayout, QHBoxLayout,
-    QHeaderView, QLabel, QListWidget, QListWidgetItem, QMenu, QRadioButton, QSlider, QSplitter,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QRadioButton,
+    QSlider,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
-from viewer.core.formatting import METRES_PER_INCH, format_measurement, format_time, why_not_viewable
+from viewer.core.formatting import (
+    METRES_PER_INCH,
+    format_measurement,
+    format_time,
+    why_not_viewable,
+)
 from viewer.core.models import (
-    LENGTH_MEASUREMENTS, MEASUREMENT_LABELS, Measurements, Scan, ScanStatus, StageState, UnitSystem,
+    LENGTH_MEASUREMENTS,
+    MEASUREMENT_LABELS,
+    Measurements,
+    Scan,
+    ScanStatus,
+    StageState,
+    UnitSystem,
 )
 
 if TYPE_CHECKING:
@@ -333,7 +360,9 @@ class CompareWindow(QWidget):
 
     def __init__(self, window: Any, first: Scan, second: Scan) -> None:
         super().__init__(window, Qt.WindowType.Window)
-        from viewer.qt.body_view import BodyView  # VTK: only once a comparison is asked for
+        from viewer.qt.body_view import (
+            BodyView,  # VTK: only once a comparison is asked for
+        )
 
         self._window = window
         self.first_scan, self.second_scan = first, second

@@ -9,12 +9,26 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
-    QButtonGroup, QFormLayout, QFrame, QHBoxLayout, QHeaderView, QLabel, QRadioButton,
-    QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QButtonGroup,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QRadioButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from viewer.core.formatting import (
-    STATE_WORDS, device_name, failure_summary, format_measurement, format_time,
+    STATE_WORDS,
+    device_name,
+    failure_summary,
+    format_measurement,
+    format_time,
 )
 from viewer.core.models import Measurements, Scan, StageState, UnitSystem
 

@@ -20,19 +20,36 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
-    QFileDialog, QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar,
-    QSplitter, QWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
 )
 
 from viewer import __version__
 from viewer.core.errors import (
-    AuthenticationError, ForbiddenError, MeshLoadError, NotFoundError, PrismApiError,
+    AuthenticationError,
+    ForbiddenError,
+    MeshLoadError,
+    NotFoundError,
+    PrismApiError,
     ScanViewerError,
 )
 from viewer.core.formatting import failure_summary, why_not_viewable
-from viewer.core.models import AssetType, Scan, StageState, UnitSystem
+from viewer.core.models import Scan, StageState, UnitSystem
 from viewer.core.secrets import KeyStore
 from viewer.core.server_choice import ServerTarget
 from viewer.core.settings import Settings, save_settings
@@ -151,17 +168,26 @@ class MainWindow(QMainWindow):
         from viewer.qt import view_controls  # views, display, orientation, image export
 
         self.view_controls = view_controls.install(self)
-        from viewer.qt import qa_panel  # filters, open by id, several users, triage and verdicts
+        from viewer.qt import (
+            qa_panel,  # filters, open by id, several users, triage and verdicts
+        )
 
         self.qa = qa_panel.install(self)
-        from viewer.qt import compare_window  # compare two scans: linked views, heatmap, changes
+        from viewer.qt import (
+            compare_window,  # compare two scans: linked views, heatmap, changes
+        )
 
         self.compare = compare_window.install(self)
-        from viewer.qt import distance_tool, measurement_overlay  # rings on the body, distances
+        from viewer.qt import (  # rings on the body, distances
+            distance_tool,
+            measurement_overlay,
+        )
 
         self.measurement_overlay = measurement_overlay.install(self)
         self.distance_tool = distance_tool.install(self)
-        from viewer.qt import presentation  # full screen, turntable, measurement cards, scan cycle
+        from viewer.qt import (
+            presentation,  # full screen, turntable, measurement cards, scan cycle
+        )
 
         self.presentation = presentation.install(self)
         if remember_geometry:
@@ -193,7 +219,9 @@ class MainWindow(QMainWindow):
         if self._closed or self._body_view is not None:
             return
         started = time.perf_counter()
-        from viewer.qt.body_view import BodyView  # already imported by _import_3d_modules
+        from viewer.qt.body_view import (
+            BodyView,  # already imported by _import_3d_modules
+        )
 
         self._body_view = BodyView(self.view_area)
         self.view_area.set_body_widget(self._body_view)

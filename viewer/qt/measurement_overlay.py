@@ -29,7 +29,14 @@ from PySide6.QtWidgets import QLabel
 
 from viewer.core.errors import PrismApiError
 from viewer.core.formatting import METRES_PER_INCH
-from viewer.core.models import LENGTH_MEASUREMENTS, MEASUREMENT_LABELS, Measurements, Quantity, Scan, UnitSystem
+from viewer.core.models import (
+    LENGTH_MEASUREMENTS,
+    MEASUREMENT_LABELS,
+    Measurements,
+    Quantity,
+    Scan,
+    UnitSystem,
+)
 from viewer.mesh.mesh_data import BodyMesh
 from viewer.mesh.ring_placement import BodyRings, PlacedRing, place_rings
 from viewer.qt.tasks import Task

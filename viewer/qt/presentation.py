@@ -46,14 +46,29 @@ from typing import Any, Callable, Sequence
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
-    QDockWidget, QFrame, QInputDialog, QLabel, QMenu, QToolBar, QVBoxLayout, QWidget,
+    QDockWidget,
+    QFrame,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
 from viewer.api.retry import RetryPolicy
 from viewer.core.demo_list import DemoList
 from viewer.core.errors import ScanViewerError
 from viewer.core.formatting import METRES_PER_INCH, format_measurement
-from viewer.core.models import MEASUREMENT_LABELS, Measurements, Quantity, Scan, ScanStatus, StageState, UnitSystem
+from viewer.core.models import (
+    MEASUREMENT_LABELS,
+    Measurements,
+    Quantity,
+    Scan,
+    ScanStatus,
+    StageState,
+    UnitSystem,
+)
 from viewer.core.settings import save_settings
 from viewer.mesh.mesh_data import VIEW_FRAME
 from viewer.qt.tasks import Task

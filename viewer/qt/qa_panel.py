@@ -60,7 +60,12 @@ from viewer.qt.tasks import Task, TaskRunner
 from viewer.services.merged_pages import MergedPageSource, parse_user_tokens
 from viewer.services.scan_filters import ScanFilter, count_scans
 from viewer.services.scan_opening import Cancelled
-from viewer.services.verdicts import Verdict, VerdictRecord, VerdictStore, export_verdicts
+from viewer.services.verdicts import (
+    Verdict,
+    VerdictRecord,
+    VerdictStore,
+    export_verdicts,
+)
 
 log = logging.getLogger(__name__)
 

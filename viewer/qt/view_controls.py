@@ -22,8 +22,6 @@ Rules:
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -32,10 +30,20 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QMenu, QPushButton,
-    QToolBar, QToolButton, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QMenu,
+    QPushButton,
+    QToolBar,
+    QToolButton,
+    QWidget,
 )
 
+from viewer.core.atomic_files import atomic_write
 from viewer.core.orientation_prefs import BodyAxes, OrientationPrefs, file_key, scan_key
 from viewer.core.settings import save_settings
 from viewer.mesh.mesh_data import VIEW_FRAME
@@ -283,7 +291,9 @@ class ViewControls(QObject):
 
     def _apply_display(self, view: Any, names: dict[str, Any] | None = None) -> None:
         """Push the display choices (all, or only those in ``names``) to the view."""
-        from viewer.qt.body_view import BACKGROUNDS  # imports VTK: only once the view exists
+        from viewer.qt.body_view import (
+            BACKGROUNDS,  # imports VTK: only once the view exists
+        )
 
         wanted = names if names is not None else asdict(self.display)
         prefs = self.display
@@ -601,13 +611,6 @@ def _write_png(path: Path, image: np.ndarray) -> Path:
     """Encode ``image`` (RGB or RGBA uint8) as PNG at ``path``, atomically (worker thread)."""
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            Image.fromarray(image, "RGBA" if image.shape[2] == 4 else "RGB").save(out, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as out:
+        Image.fromarray(image, "RGBA" if image.shape[2] == 4 else "RGB").save(out, format="PNG")
     return path

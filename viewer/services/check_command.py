@@ -25,7 +25,13 @@ from typing import Sequence, TextIO
 
 from viewer.core.secrets import KeyStore
 from viewer.core.server_choice import (
-    KEY_ENV_VAR, PRODUCTION, SANDBOX, ServerTarget, choose_key, choose_server, target_from_name,
+    KEY_ENV_VAR,
+    PRODUCTION,
+    SANDBOX,
+    ServerTarget,
+    choose_key,
+    choose_server,
+    target_from_name,
 )
 from viewer.core.settings import Settings, load_settings
 from viewer.services.integrity import ScanReport, Status, check_scan

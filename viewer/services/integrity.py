@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -35,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from viewer.assets.cache import ASSET_FILENAMES, AssetCache
+from viewer.core.atomic_files import write_json_atomic
 from viewer.core.errors import (
     AssetDownloadError,
     MeshLoadError,
@@ -706,14 +705,7 @@ def saveCheckResult(path: Path, key: dict, result: BundleResult) -> None:
         "modelHeightM": result.model_height_m,
         "noModelHeight": result.no_model_height,
     }
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=1)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, payload)
 
 
 # ---------------------------------------------------------------------------- one scan on a server

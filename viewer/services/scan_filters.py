@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from viewer.core.atomic_files import write_text_atomic
 from viewer.core.models import STAGES, Scan, ScanStatus, StageInfo, StageState
 from viewer.core.paths import config_dir
 
@@ -236,22 +235,7 @@ def save_preferences(preferences: QaPreferences, path: Path | None = None) -> No
         "filters": {name: f.to_json() for name, f in preferences.saved.items()},
         "reviewer": preferences.reviewer,
     }
-    write_text_atomically(path, json.dumps(data, indent=1, ensure_ascii=False))
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def _enum(kind: Any, value: Any) -> Any:

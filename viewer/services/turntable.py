@@ -36,8 +36,13 @@ from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 from viewer.core.errors import ScanViewerError
 from viewer.mesh.mesh_data import BodyMesh
 from viewer.mesh.polydata import PreparedBody, body_to_polydata
-from viewer.mesh.scene import add_body_part, frame_front, set_gradient_background, set_up_body_lights
 from viewer.mesh.render_checks import VIEW_BACKGROUND, Background
+from viewer.mesh.scene import (
+    add_body_part,
+    frame_front,
+    set_gradient_background,
+    set_up_body_lights,
+)
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,24 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from viewer.core.errors import MeshLoadError, NotFoundError, PrismApiError, ScanViewerError
+from viewer.core.errors import (
+    MeshLoadError,
+    NotFoundError,
+    PrismApiError,
+    ScanViewerError,
+)
 from viewer.core.models import ScanStatus
 from viewer.core.server_choice import ServerTarget
 from viewer.core.settings import Settings
 from viewer.mesh.mesh_data import BodyMesh
 from viewer.services.scan_opening import OpenProgress
 from viewer.services.session import ServerSession, connect
-from viewer.services.turntable import Size, TurntableError, export_turntable, output_size
+from viewer.services.turntable import (
+    Size,
+    TurntableError,
+    export_turntable,
+    output_size,
+)
 
 PROG = "scan-viewer"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -27,9 +27,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
+from viewer.core.atomic_files import write_text_atomic
 from viewer.core.models import STAGES, Scan
 from viewer.core.paths import data_dir
-from viewer.services.scan_filters import write_text_atomically
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ def verdicts_json(records: Iterable[VerdictRecord], exported_at: datetime | None
 def export_verdicts(records: Iterable[VerdictRecord], path: Path) -> None:
     """Write CSV or JSON by the file's suffix (``.json``: JSON, anything else: CSV), atomically."""
     text = verdicts_json(records) if path.suffix.lower() == ".json" else verdicts_csv(records)
-    write_text_atomically(path, text)
+    write_text_atomic(path, text)
 
 
 def _cell(text: str) -> str:
