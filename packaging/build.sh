@@ -15,30 +15,9 @@ started=$(date +%s)
 venv=packaging/build/venv
 dist=packaging/dist/scan-viewer
 
+source packaging/common.sh
 # binutils: PyInstaller needs objdump (and ldd) on Linux; strip comes from it too. file: finds unstripped libraries.
-need_system_packages() {
-  command -v dpkg-query >/dev/null 2>&1 || return 0
-  local missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=(); [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-  echo "installing system packages: ${missing[*]}" >&2
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-
-find_python() {
-  for py in python3.13 python3.12 python3.11 python3; do
-    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-      echo "$py"; return 0
-    fi
-  done
-  echo "error: Python 3.11 or newer is needed" >&2; exit 1
-}
-
-need_system_packages binutils file python3-venv
+ensure_system_packages binutils file python3-venv
 if [ ! -x "$venv/bin/python" ]; then
   "$(find_python)" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip

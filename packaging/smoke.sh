@@ -23,24 +23,10 @@ python="${PYTHON:-packaging/build/venv/bin/python}"  # runs the pixel check; nee
 [ -x "$python" ] || { echo "error: $python is missing: run build.sh, or set PYTHON to a venv with the project" >&2; exit 1; }
 
 if [ -z "${DISPLAY:-}" ]; then
-  # What the bundle expects from the system (PyInstaller leaves out libGL and friends), as in dev.sh,
-  # plus Xvfb and x11-utils (xwininfo) for this test.
-  system_packages=(xvfb xauth x11-utils libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libegl-mesa0
-    libdbus-1-3 libfontconfig1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0
-    libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-randr0 libxcb-shape0
-    libxcb-xfixes0 libxcb-xkb1 libxcursor1)
-  if command -v dpkg-query >/dev/null 2>&1; then
-    missing=()
-    for p in "${system_packages[@]}"; do
-      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-      sudo=(); [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-      echo "installing system packages: ${missing[*]}" >&2
-      "${sudo[@]}" apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    fi
-  fi
+  # What the bundle expects from the system (PyInstaller leaves out libGL and friends), plus
+  # x11-utils (xwininfo) for this test.
+  source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+  ensure_system_packages "${QT_RUNTIME_PACKAGES[@]}" x11-utils
   exec xvfb-run -a -s "-screen 0 1600x1000x24" bash "$0" "$@"
 fi
 
