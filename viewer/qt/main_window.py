@@ -178,6 +178,9 @@ class MainWindow(QMainWindow):
         )
 
         self.compare = compare_window.install(self)
+        from viewer.qt import integrity_view  # QA > Check assets
+
+        self.integrity_view = integrity_view.install(self)
         from viewer.qt import (  # rings on the body, distances
             distance_tool,
             measurement_overlay,
@@ -645,6 +648,7 @@ class MainWindow(QMainWindow):
         from viewer.qt.qa_panel import SHORTCUTS as QA_SHORTCUTS
 
         rows += list(QA_SHORTCUTS)
+        rows.append(("Ctrl+I", "Check the assets of the scan on display"))
         from viewer.qt.presentation import SHORTCUTS as PRESENTATION_SHORTCUTS
 
         rows += list(PRESENTATION_SHORTCUTS)

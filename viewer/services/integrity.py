@@ -697,7 +697,7 @@ def load_savedCheckResult(path: Path, key: dict) -> BundleResult | None:
         return None
 
 
-def saveCheckResult(path: Path, key: dict, result: BundleResult) -> None:
+def save_check_result(path: Path, key: dict, result: BundleResult) -> None:
     payload = {
         "version": RESULTS_VERSION,
         "key": key,
@@ -769,7 +769,7 @@ def _bundleCheckResult(opener: ScanOpener, scan: Scan) -> BundleResult:
                           canonical_error=canonical_error)
     if mesh is not None:
         try:
-            saveCheckResult(results_path, key_now(), result)
+            save_check_result(results_path, key_now(), result)
         except OSError as exc:
             log.warning("could not save the integrity results of %s: %s", scan_id, exc)
     return result
