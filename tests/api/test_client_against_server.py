@@ -8,8 +8,13 @@ import requests
 from viewer.api.client import PrismClient
 from viewer.api.retry import RetryPolicy
 from viewer.core.errors import (
-    AssetDownloadError, AuthenticationError, BadRequestError, NetworkError, NotFoundError,
-    RateLimitedError, ServerError,
+    AssetDownloadError,
+    AuthenticationError,
+    BadRequestError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
 )
 from viewer.core.models import AssetType, ScanStatus, StageState, UnitSystem
 from viewer.demo.catalog import SCENARIOS, demo_scan_id

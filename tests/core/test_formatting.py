@@ -1,4 +1,9 @@
-from viewer.core.formatting import device_name, failure_summary, format_measurement, why_not_viewable
+from viewer.core.formatting import (
+    device_name,
+    failure_summary,
+    format_measurement,
+    why_not_viewable,
+)
 from viewer.core.models import Scan, UnitSystem
 
 

@@ -6,7 +6,15 @@ import pytest
 
 from viewer.core.errors import BadResponseError
 from viewer.core.models import (
-    AssetType, AssetUrls, Measurements, Scan, ScanPage, ScanStatus, StageState, User, parse_datetime,
+    AssetType,
+    AssetUrls,
+    Measurements,
+    Scan,
+    ScanPage,
+    ScanStatus,
+    StageState,
+    User,
+    parse_datetime,
 )
 
 FULL_SCAN = {

@@ -7,7 +7,13 @@ import logging
 
 import pytest
 
-from viewer.core.orientation_prefs import PREFS_FILE, BodyAxes, OrientationPrefs, file_key, scan_key
+from viewer.core.orientation_prefs import (
+    PREFS_FILE,
+    BodyAxes,
+    OrientationPrefs,
+    file_key,
+    scan_key,
+)
 from viewer.core.paths import data_dir
 
 

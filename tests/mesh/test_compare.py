@@ -7,8 +7,17 @@ import pytest
 import trimesh
 
 from viewer.mesh.compare import (
-    DIVERGING_RGB, CompareCancelled, alignment_offset, closest_points, compare_bodies, diverging_colours,
-    file_mesh, heatmap_limit_mm, same_topology, signed_distances, vertex_normals,
+    DIVERGING_RGB,
+    CompareCancelled,
+    alignment_offset,
+    closest_points,
+    compare_bodies,
+    diverging_colours,
+    file_mesh,
+    heatmap_limit_mm,
+    same_topology,
+    signed_distances,
+    vertex_normals,
 )
 from viewer.mesh.mesh_data import BodyMesh
 

@@ -17,8 +17,8 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from PIL import Image
 from packaging.requirements import Requirement
+from PIL import Image
 
 from viewer.qt import resources
 

@@ -17,10 +17,10 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pyvista.plotting.plotter import _ALL_PLOTTERS
 
+from viewer.mesh import render_checks as rc
 from viewer.mesh.loader import load_mesh
 from viewer.mesh.mesh_data import PRISM_TO_VIEW, VIEW_FRAME, BodyMesh
 from viewer.mesh.polydata import PreparedBody, body_to_polydata
-from viewer.mesh import render_checks as rc
 from viewer.qt.body_view import FRAME_MARGIN, PLAIN_BODY_RGB, BodyView
 
 VIEW_SIZE = (480, 720)

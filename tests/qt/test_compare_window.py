@@ -15,7 +15,11 @@ from viewer.demo.catalog import demo_scan_id
 from viewer.demo.server import DEMO_API_KEY
 from viewer.mesh.render_checks import body_mask
 from viewer.qt.compare_window import (
-    SCALAR_BAR_TITLE, default_partner, in_time_order, install, measurement_changes,
+    SCALAR_BAR_TITLE,
+    default_partner,
+    in_time_order,
+    install,
+    measurement_changes,
 )
 
 TIMEOUT_MS = 60000

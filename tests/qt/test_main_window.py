@@ -16,7 +16,13 @@ from viewer.core.settings import Settings, load_settings
 from viewer.demo.catalog import SCENARIOS, demo_scan_id, scenario
 from viewer.demo.server import DEMO_API_KEY
 from viewer.mesh.render_checks import (
-    A_POSE_MIN_ASPECT, VIEW_BACKGROUND, body_mask, colour_fraction, corner_colours, looks_like_body, silhouette_aspect,
+    A_POSE_MIN_ASPECT,
+    VIEW_BACKGROUND,
+    body_mask,
+    colour_fraction,
+    corner_colours,
+    looks_like_body,
+    silhouette_aspect,
 )
 
 pytestmark = pytest.mark.gui

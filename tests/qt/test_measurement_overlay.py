@@ -19,7 +19,12 @@ from viewer.mesh.mesh_data import BodyMesh
 from viewer.mesh.render_checks import body_mask
 from viewer.mesh.ring_placement import place_rings
 from viewer.qt import measurement_overlay
-from viewer.qt.measurement_overlay import RING_RGB, format_length, height_text, ring_label
+from viewer.qt.measurement_overlay import (
+    RING_RGB,
+    format_length,
+    height_text,
+    ring_label,
+)
 
 pytestmark = pytest.mark.gui
 

@@ -21,10 +21,17 @@ from PySide6.QtWidgets import QApplication, QToolTip
 from viewer.api.client import PrismClient
 from viewer.assets.cache import AssetCache
 from viewer.core.errors import NetworkError
-from viewer.core.models import STAGES, Scan, ScanPage, ScanStatus, StageState, parse_datetime
+from viewer.core.formatting import format_time
+from viewer.core.models import (
+    STAGES,
+    Scan,
+    ScanPage,
+    ScanStatus,
+    StageState,
+    parse_datetime,
+)
 from viewer.demo.catalog import SCENARIOS, demo_scan_id
 from viewer.demo.server import DEMO_API_KEY
-from viewer.core.formatting import format_time
 from viewer.qt.badges import GREEN, RED
 from viewer.qt.scan_delegate import ROW_HEIGHT
 from viewer.qt.scan_list_model import ScanListModel, ScanRoles

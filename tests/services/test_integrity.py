@@ -24,9 +24,30 @@ from viewer.demo.server import DEMO_API_KEY, PrismStandInServer
 from viewer.mesh.loader import load_mesh
 from viewer.mesh.mesh_data import BodyMesh
 from viewer.services.integrity import (
-    CLOSED, FACES, FILE_SIZES, HEIGHT, MATERIAL_LINKS, MODEL, PIPELINE, RESULTS_FILE, TEMPLATE, TEXTURE,
-    UNITS, UVS, BundleFiles, Status, check_bundle, check_closed, check_faces, check_height,
-    check_material_links, check_scan, check_template, check_texture, check_units, check_uvs,
+    CLOSED,
+    FACES,
+    FILE_SIZES,
+    HEIGHT,
+    MATERIAL_LINKS,
+    MODEL,
+    PIPELINE,
+    RESULTS_FILE,
+    TEMPLATE,
+    TEXTURE,
+    UNITS,
+    UVS,
+    BundleFiles,
+    Status,
+    check_bundle,
+    check_closed,
+    check_faces,
+    check_height,
+    check_material_links,
+    check_scan,
+    check_template,
+    check_texture,
+    check_units,
+    check_uvs,
     count_components,
 )
 

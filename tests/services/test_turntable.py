@@ -22,9 +22,9 @@ from viewer.core.server_choice import target_from_name
 from viewer.core.settings import Settings
 from viewer.demo.catalog import demo_scan_id
 from viewer.demo.server import DEMO_API_KEY
+from viewer.mesh import render_checks as rc
 from viewer.mesh.mesh_data import BodyMesh
 from viewer.mesh.polydata import body_to_polydata
-from viewer.mesh import render_checks as rc
 from viewer.services.turntable import (
     ExportCancelled,
     TurntableError,
