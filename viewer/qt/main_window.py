@@ -193,6 +193,11 @@ class MainWindow(QMainWindow):
         )
 
         self.presentation = presentation.install(self)
+        from viewer.qt import (
+            turntable_export,  # File > Export turntable (in a child process)
+        )
+
+        self.turntable_export = turntable_export.install(self)
         if remember_geometry:
             self._restore_geometry()
 
@@ -649,6 +654,7 @@ class MainWindow(QMainWindow):
 
         rows += list(QA_SHORTCUTS)
         rows.append(("Ctrl+I", "Check the assets of the scan on display"))
+        rows.append(("Ctrl+Shift+T", "Export a turntable video (MP4 or GIF)"))
         from viewer.qt.presentation import SHORTCUTS as PRESENTATION_SHORTCUTS
 
         rows += list(PRESENTATION_SHORTCUTS)

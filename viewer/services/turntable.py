@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -350,3 +351,13 @@ def _create_temporary_beside(path: Path) -> Path:
     except OSError as exc:
         raise TurntableError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return temporary
+
+
+def prefer_egl_without_display() -> None:
+    """With no X or Wayland display, ask VTK for EGL at once instead of warning about X first.
+
+    Call before VTK creates its first render window (the batch command and the export process).
+    """
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
+            and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")

@@ -34,6 +34,7 @@ from viewer.services.turntable import (
     TurntableError,
     export_turntable,
     output_size,
+    prefer_egl_without_display,
 )
 
 PROG = "scan-viewer"
@@ -71,7 +72,7 @@ def run_turntable_command(
         _fail(err, f"no API key for {target.label}: set PRISM_API_KEY, use --api-key-env, or use --demo")
         return EXIT_USAGE
 
-    _prefer_egl_without_display()
+    prefer_egl_without_display()
     line = _ProgressLine(err)
     session: ServerSession | None = None
     try:
@@ -149,13 +150,6 @@ def _why_no_model(session: ServerSession, scan_id: str, error: NotFoundError) ->
                   else f": the {running.label} stage is still running" if running else "")
         return f"scan {scan_id} has no 3D body yet (status {scan.status.value}{detail})"
     return f"scan {scan_id}: {error}"
-
-
-def _prefer_egl_without_display() -> None:
-    """With no X or Wayland display, ask VTK for EGL at once instead of warning about X first."""
-    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
-            and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 
 def _fail(err: TextIO, message: str) -> None:
