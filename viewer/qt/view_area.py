@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStackedLayout,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -95,6 +96,12 @@ class _PosterPage(QWidget):
 class ViewArea(QStackedWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Every page stays shown; the current one is raised over the others. The 3D view thus keeps
+        # its GL framebuffer at full size behind the poster, instead of allocating it (and
+        # rendering twice) the moment the first body appears.
+        stack = self.layout()
+        if isinstance(stack, QStackedLayout):
+            stack.setStackingMode(QStackedLayout.StackingMode.StackAll)
         self._poster = _PosterPage()
         self.addWidget(self._poster)
         self._body_page = QWidget()
