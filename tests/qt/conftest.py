@@ -9,3 +9,16 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+
+
+import pytest  # noqa: E402 - after QT_QPA_PLATFORM is set
+
+
+@pytest.fixture(scope="module")
+def module_user_dirs(tmp_path_factory):
+    """User dirs for a window shared by a whole module (it outlives each test's own)."""
+    with pytest.MonkeyPatch.context() as env:
+        root = tmp_path_factory.mktemp("userdirs")
+        for name in ("CACHE", "DATA", "CONFIG"):
+            env.setenv(f"SCAN_VIEWER_{name}_DIR", str(root / name.lower()))
+        yield root

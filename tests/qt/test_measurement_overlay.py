@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from tests.qt.helpers import wait_until
 from viewer.core.models import Quantity, UnitSystem
 from viewer.core.secrets import KeyStore
 from viewer.core.server_choice import target_from_name
@@ -28,26 +27,10 @@ from viewer.qt.measurement_overlay import (
 
 pytestmark = pytest.mark.gui
 
-TIMEOUT_S = 60.0
 
 
-def wait_until(predicate, timeout_s: float = TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the window")
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
 
 
-@pytest.fixture(scope="module")
-def module_user_dirs(tmp_path_factory):
-    """User dirs for a window shared by the module (it outlives each test's own)."""
-    with pytest.MonkeyPatch.context() as env:
-        root = tmp_path_factory.mktemp("userdirs")
-        for name in ("CACHE", "DATA", "CONFIG"):
-            env.setenv(f"SCAN_VIEWER_{name}_DIR", str(root / name.lower()))
-        yield root
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QPoint, Qt
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QLineEdit, QToolBar, QWidget
 
+from tests.qt.helpers import wait_until
 from viewer.core.formatting import format_measurement
 from viewer.core.models import ScanStatus, UnitSystem
 from viewer.core.secrets import KeyStore
@@ -25,17 +26,9 @@ from viewer.qt.presentation import camera_azimuth
 
 pytestmark = pytest.mark.gui
 
-WAIT_S = 30.0
 CYCLE = ("ready", "ready-tall", "ready-petite")
 
 
-def wait_until(condition, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the window")
-        QCoreApplication.processEvents()
-        time.sleep(0.005)
 
 
 def spin(seconds: float) -> None:

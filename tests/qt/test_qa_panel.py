@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
+from tests.qt.helpers import wait_until
 from viewer.core.models import ScanStatus, StageState
 from viewer.core.secrets import KeyStore
 from viewer.core.server_choice import target_from_name
@@ -32,13 +32,6 @@ pytestmark = pytest.mark.gui
 WAIT_S = 30.0
 
 
-def wait_until(condition, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the window")
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QPushButton
 
+from tests.qt.helpers import wait_until
 from tests.services.test_turntable import read_mp4
 from viewer.core.models import Scan, ScanStatus
 from viewer.core.secrets import KeyStore
@@ -25,23 +26,8 @@ from viewer.qt.turntable_export import TurntableOptionsDialog, suggested_name
 pytestmark = pytest.mark.gui
 
 
-def wait_until(predicate, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the window")
-        QCoreApplication.processEvents()
-        time.sleep(0.005)
 
 
-@pytest.fixture(scope="module")
-def module_user_dirs(tmp_path_factory):
-    """User dirs for a window shared by the module (it outlives each test's own)."""
-    with pytest.MonkeyPatch.context() as env:
-        root = tmp_path_factory.mktemp("userdirs")
-        for name in ("CACHE", "DATA", "CONFIG"):
-            env.setenv(f"SCAN_VIEWER_{name}_DIR", str(root / name.lower()))
-        yield root
 
 
 @pytest.fixture(scope="module")

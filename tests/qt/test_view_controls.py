@@ -7,8 +7,6 @@ left. One window serves the whole module; ``restore_defaults`` puts the display 
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -17,6 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QComboBox, QPushButton
 
+from tests.qt.helpers import wait_until as _wait
 from viewer.core.orientation_prefs import OrientationPrefs, scan_key
 from viewer.core.secrets import KeyStore
 from viewer.core.server_choice import target_from_name
@@ -32,13 +31,6 @@ pytestmark = pytest.mark.gui
 BODY_TIMEOUT_MS = 60000
 
 
-def _wait(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        QApplication.processEvents()
-        time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")
