@@ -22,3 +22,14 @@ def module_user_dirs(tmp_path_factory):
         for name in ("CACHE", "DATA", "CONFIG"):
             env.setenv(f"SCAN_VIEWER_{name}_DIR", str(root / name.lower()))
         yield root
+
+
+@pytest.fixture(autouse=True)
+def _collect_closed_windows():
+    """Collect closed windows' Python objects after each test (they sit in reference cycles
+    through signal connections): a wrapper that outlives its deleted Qt object can be handed out
+    again for a new object at the same address."""
+    yield
+    import gc
+
+    gc.collect()

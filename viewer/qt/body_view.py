@@ -394,6 +394,12 @@ class BodyView(QWidget):
         self._closed = True
         self._body_actors = []
         self._plotter.close()
+        # pyvistaqt keeps Python wrappers of its GL context and surface. Once Qt deletes them, a
+        # wrapper left behind can be handed out for a new object at the same address (a new view's
+        # context then arrives as a "QSurface" and initializeGL fails): drop them with the view.
+        forget = getattr(self._plotter, "_forget_context", None)
+        if callable(forget):
+            forget()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.close_view()

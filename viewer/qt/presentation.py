@@ -224,6 +224,7 @@ class PresentationOverlay(QWidget):
         for frame, _label, _value in self._cards:
             self._column.removeWidget(frame)
             frame.hide()
+            frame.setParent(None)  # gone from the overlay now, not at the next event-loop turn
             frame.deleteLater()
         self._cards = []
         for text, value_text in rows:
