@@ -312,20 +312,7 @@ def _menu_for(window: Any) -> QMenu:
     if getattr(qa, "qa_menu", None) is not None:
         qa.qa_menu.addSeparator()
         return qa.qa_menu
-    bar = window.menuBar()
-    help_action = None
-    for action in bar.actions():
-        title = action.text().replace("&", "")
-        if action.menu() is not None and title == "Tools":
-            return action.menu()
-        if title == "Help":
-            help_action = action
-    menu = QMenu("&Tools", bar)
-    if help_action is not None:
-        bar.insertMenu(help_action, menu)
-    else:
-        bar.addMenu(menu)
-    return menu
+    return window.top_menu("&Tools")
 
 
 # --- the compare window --------------------------------------------------------------------------

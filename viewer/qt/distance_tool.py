@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QMouseEvent
-from PySide6.QtWidgets import QMenu
 
 from viewer.qt.measurement_overlay import format_length
 
@@ -77,7 +76,7 @@ class DistanceTool(QObject):
         self.clear_action = QAction("&Clear distances", window)
         self.clear_action.setShortcut(QKeySequence("Shift+D"))
         self.clear_action.triggered.connect(lambda _checked=False: self.clear())
-        menu = _tools_menu(window)
+        menu = window.top_menu("&Tools")
         menu.addAction(self.toggle_action)
         menu.addAction(self.clear_action)
         window.addAction(self.toggle_action)
@@ -270,24 +269,6 @@ def _add_points(plotter: Any, points: list[np.ndarray]) -> Any:
     return plotter.add_mesh(pv.PolyData(np.array(points)), color=DISTANCE_RGB, point_size=POINT_SIZE,
                             render_points_as_spheres=True, lighting=False, pickable=False,
                             reset_camera=False, render=False)
-
-
-def _tools_menu(window: Any) -> QMenu:
-    """The window's Tools menu, created before Help the first time it is needed."""
-    bar = window.menuBar()
-    help_action = None
-    for action in bar.actions():
-        menu = action.menu()
-        if menu is not None and action.text().replace("&", "") == "Tools":
-            return menu
-        if action.text().replace("&", "") == "Help":
-            help_action = action
-    menu = QMenu("&Tools", bar)
-    if help_action is not None:
-        bar.insertMenu(help_action, menu)
-    else:
-        bar.addMenu(menu)
-    return menu
 
 
 def install(window: Any) -> DistanceTool:

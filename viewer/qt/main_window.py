@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QSplitter,
@@ -631,6 +632,27 @@ class MainWindow(QMainWindow):
                                      QKeySequence(Qt.Key.Key_F1))
         shortcuts.setShortcuts([QKeySequence(Qt.Key.Key_F1), QKeySequence("?")])
         self._add_action(help_menu, "&About Scan Viewer", self._show_about, None)
+
+    def top_menu(self, title: str) -> QMenu:
+        """The menu-bar menu called ``title`` (e.g. "&Tools"), created just before Help if missing.
+
+        Features attach their actions here, so two of them asking for "Tools" share one menu.
+        """
+        bar = self.menuBar()
+        wanted = title.replace("&", "")
+        help_action = None
+        for action in bar.actions():
+            name = action.text().replace("&", "")
+            if action.menu() is not None and name == wanted:
+                return action.menu()
+            if name == "Help":
+                help_action = action
+        menu = QMenu(title, bar)
+        if help_action is not None:
+            bar.insertMenu(help_action, menu)
+        else:
+            bar.addMenu(menu)
+        return menu
 
     def _add_action(self, menu: Any, text: str, slot: Callable[[], None], shortcut: Any) -> QAction:
         action = QAction(text, self)
