@@ -208,3 +208,20 @@ class socket_free_port:
 
     def __exit__(self, *exc):
         self.sock.close()
+
+
+def test_after_retries_run_out_the_next_failures_are_fast_until_a_success(fresh_server):
+    fault = fresh_server.faults.add(r"^/scans", 503, times=None, target="api")
+    client = make_client(fresh_server)
+    with pytest.raises(ServerError):
+        client.list_scans_page()
+    assert len(client._sleep.calls) == 3  # the first caller sits through the backoff
+    with pytest.raises(ServerError):
+        client.get_scan(demo_scan_id("ready"))
+    assert len(client._sleep.calls) == 3  # the next one learns at once that the server is failing
+    fresh_server.faults.clear()
+    assert fault.hits >= 5
+    client.get_scan(demo_scan_id("ready"))  # the server is back: a success ...
+    fresh_server.faults.add(r"^/scans$", 500, times=1, target="api")
+    client.list_scans_page()  # ... and retries work again
+    assert len(client._sleep.calls) == 4

@@ -168,6 +168,8 @@ class PrismClient:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        #: monotonic time until which transient failures are not retried (see RetryPolicy.fail_fast_s)
+        self._fail_fast_until = 0.0
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -211,14 +213,18 @@ class PrismClient:
                 raise NetworkError(f"{what}: {_short(exc)}") from exc
             else:
                 if response.status_code not in RETRYABLE_STATUSES:
+                    self._fail_fast_until = 0.0
                     return response
                 error = error_for_response(response)
                 cause = None
                 if isinstance(error, RateLimitedError):
                     retry_after = error.retry_after
                 response.close()
-            delay = self.retry.delay(attempt, retry_after)
+            failing = time.monotonic() < self._fail_fast_until
+            delay = None if failing else self.retry.delay(attempt, retry_after)
             if delay is None:
+                if not failing:
+                    self._fail_fast_until = time.monotonic() + self.retry.fail_fast_s
                 if cause is not None:
                     raise error from cause
                 raise error

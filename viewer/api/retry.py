@@ -24,6 +24,10 @@ class RetryPolicy:
     max_delay: float = 8.0
     #: longest Retry-After we are willing to sit through; longer means give up and tell the user
     max_retry_after: float = 30.0
+    #: once a request has used up its retries on a transient failure, requests failing the same
+    #: way within this many seconds fail at once: when the server is gone, every caller learns it
+    #: now instead of each sitting through its own backoff (a success ends this at once)
+    fail_fast_s: float = 15.0
     random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
     def backoff(self, attempt: int) -> float:

@@ -17,10 +17,9 @@ Rules:
   measurements into memory). While a body is on screen the cycle moves only to scans whose files
   are in the cache, so a step never waits for a download and keeps working when the server goes
   away; a scan not cached (yet, or ever) is skipped silently. With no body on screen (the first
-  scan, or after a failure) any scan may be opened, downloading if need be. While presenting,
-  the session's client retries a failed request once, after 0.2-0.4 s, instead of up to three
-  times over seconds: with the server gone, each scan shown would otherwise hold worker threads
-  (measurements, previews) long enough to delay the next body.
+  scan, or after a failure) any scan may be opened, downloading if need be. With the server
+  gone, requests fail at once after the first one has used up its retries (the client's
+  ``RetryPolicy.fail_fast_s``), so no worker thread sits in a backoff delaying the next body.
 - A scan is shown with ``window.open_scan`` (cache first). When the view ends on an error or
   message page, a curtain covers it at once (it never appears) and the next scan is shown; the
   skipped scan is not tried again in this presentation. When no scan of the cycle can be shown,
@@ -56,7 +55,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.api.retry import RetryPolicy
 from viewer.core.demo_list import DemoList
 from viewer.core.errors import ScanViewerError
 from viewer.core.formatting import METRES_PER_INCH, format_measurement
@@ -88,9 +86,6 @@ MAX_FRAME_STEP_S = 0.25
 CARD_KEYS = ("height", "chestFit", "waistFit", "hipsFit")
 CARD_LABELS = {"height": "Height", "chestFit": "Chest", "waistFit": "Waist", "hipsFit": "Hips"}
 CURTAIN_RGB = (0xEE, 0xF1, 0xF5)  # the poster page's background
-
-#: the client's retries while presenting: one more try, soon (see the module rules)
-PRESENTATION_RETRY = RetryPolicy(max_attempts=2, base_delay=0.4, max_delay=0.4)
 
 _PREFETCH_GROUP = "presentation-prefetch"
 _RESOLVE_GROUP = "presentation-resolve"
@@ -373,7 +368,6 @@ class Presentation(QObject):
         self._saved: _SavedLayout | None = None
         self._render_seconds = 0.0  # moving average of one turntable frame
         self._prefetch_done = False
-        self._client_retry: tuple[Any, RetryPolicy] | None = None  # (client, its own policy) while presenting
 
         self.clock = FrameClock()
         self._frame_timer = QTimer(self)
@@ -483,8 +477,6 @@ class Presentation(QObject):
         self._set_keys_enabled(True)
         self._sync_toggle()
         session = window.session
-        self._client_retry = (session.client, session.client.retry)
-        session.client.retry = PRESENTATION_RETRY
         order = ids[start:] + ids[:start]
         window.runner.submit(_prefetch, session, order, dict(self._scans), ids[start], group=_PREFETCH_GROUP,
                              on_progress=self._on_prefetched, on_done=self._on_prefetch_done,
@@ -512,9 +504,6 @@ class Presentation(QObject):
         self._cycle_timer.stop()
         window.runner.cancel_group(_PREFETCH_GROUP)
         window.runner.cancel_group(_RESOLVE_GROUP)
-        if self._client_retry is not None:
-            client, policy = self._client_retry
-            client.retry, self._client_retry = policy, None
         self._set_keys_enabled(False)
         self.overlay.hide()
         self.overlay.set_curtain(False)
