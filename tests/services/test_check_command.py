@@ -92,7 +92,7 @@ def test_command_line_in_a_subprocess(demo_dataset, demo_cache_dir, tmp_path):
            "SCAN_VIEWER_CONFIG_DIR": str(tmp_path / "config"), "SCAN_VIEWER_DATA_DIR": str(tmp_path / "data")}
     env.pop("PRISM_API_KEY", None)
     done = subprocess.run(
-        [sys.executable, "-m", "viewer.services.check_command", "--demo", "--json",
+        [sys.executable, "-m", "viewer.app", "--demo", "--json", "--check",
          demo_scan_id("ready"), demo_scan_id("legacy-ply")],
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -238,7 +238,7 @@ class BundleResolver(trimesh.resolvers.FilePathResolver):
         candidates = [text] + ([text.split()[-1]] if len(text.split()) > 1 else [])
         for candidate in candidates:
             target = (self.root / candidate).resolve()
-            if _escapes_folder(candidate) or not target.is_relative_to(self.root):
+            if escapes_folder(candidate) or not target.is_relative_to(self.root):
                 self.warnings.append(
                     f"'{text}' points outside the mesh's folder; it was not followed"
                 )
@@ -249,7 +249,8 @@ class BundleResolver(trimesh.resolvers.FilePathResolver):
         raise FileNotFoundError(text)
 
 
-def _escapes_folder(name: str) -> bool:
+def escapes_folder(name: str) -> bool:
+    """True when a file name in a bundle points outside its folder (``../``, absolute, a drive)."""
     for flavour in (PurePosixPath, PureWindowsPath):
         pure = flavour(name)
         if pure.is_absolute() or pure.drive or pure.anchor or ".." in pure.parts:

@@ -402,15 +402,15 @@ class MainWindow(QMainWindow):
     def _fetch_preview_for_poster(self, scan: Scan) -> None:
         session = self.session
 
-        def done(path: Path | None) -> None:
+        def done(image: QImage | None) -> None:
             if self._current is None or self._current.id != scan.id:
                 return
-            image = _image(path)
             self._poster_for, self._poster_image = scan.id, image
             if image is not None and self.view_area.state != "body":
                 self.view_area.set_image(image)
 
-        self.runner.submit(lambda _t: session.opener.fetch_preview(scan.id), group="poster",
+        # the PNG is read and decoded in the worker too (QImage, unlike QPixmap, is thread-safe)
+        self.runner.submit(lambda _t: _image(session.opener.fetch_preview(scan.id)), group="poster",
                            on_done=done, on_error=lambda e: log.info("no preview for %s: %s", scan.id, e))
 
     def _fetch_measurements(self, scan: Scan) -> None:

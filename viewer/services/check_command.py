@@ -10,30 +10,21 @@ JSON (``--json``): one entry per scan id, in the order given::
 
 A scan that could not be checked has ``"checks": []`` and one more key, ``"error": "<why>"``.
 
-``python -m viewer.services.check_command [--demo | --base-url URL | --env ENV] [--json] SCAN_ID...``
-runs the same command with the app's server options.
+The command line is the app's own: ``scan-viewer [server options] --check SCAN_ID... [--json]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
 import sys
 from typing import Sequence, TextIO
 
-from viewer.core.secrets import KeyStore
 from viewer.core.server_choice import (
     KEY_ENV_VAR,
-    PRODUCTION,
-    SANDBOX,
     ServerTarget,
-    choose_key,
-    choose_server,
-    target_from_name,
 )
-from viewer.core.settings import Settings, load_settings
+from viewer.core.settings import Settings
 from viewer.services.integrity import ScanReport, Status, check_scan
 from viewer.services.session import connect
 
@@ -142,42 +133,3 @@ def run_check_command(
         session.close()
     print_reports(reports, as_json=as_json, out=out)
     return exit_code(reports)
-
-
-# ---------------------------------------------------------------- python -m viewer.services.check_command
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m viewer.services.check_command",
-        description="Check the integrity of scans' assets and print a report per scan. Exit code 0: "
-                    "nothing failed; 1: a check failed; 2: a scan could not be checked.",
-    )
-    parser.add_argument("scan_ids", nargs="+", metavar="SCAN_ID")
-    parser.add_argument("--json", action="store_true", help="print the reports as JSON")
-    parser.add_argument("--demo", action="store_true", help="use the built-in demo server and demo scans")
-    parser.add_argument("--base-url", metavar="URL", help="any Prism-compatible API base URL")
-    parser.add_argument("--env", choices=[PRODUCTION, SANDBOX], help="Prism's production or sandbox API")
-    parser.add_argument("--api-key-env", metavar="NAME",
-                        help=f"environment variable holding the API key (default {KEY_ENV_VAR}, then the keyring)")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log what happens to stderr")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    keys = KeyStore()
-    settings = load_settings()
-    key_for_production = choose_key(target_from_name(PRODUCTION), api_key_env=args.api_key_env,
-                                    environ=os.environ, keyring_get=keys.get).key
-    target = choose_server(demo=args.demo, base_url=args.base_url, env=args.env,
-                           remembered=settings.last_server, key_available=key_for_production is not None)
-    key = choose_key(target, api_key_env=args.api_key_env, environ=os.environ, keyring_get=keys.get)
-    return run_check_command(args.scan_ids, as_json=args.json, target=target, api_key=key.key,
-                             settings=settings)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,7 +26,7 @@ import logging
 import re
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -42,7 +42,7 @@ from viewer.core.errors import (
     ScanViewerError,
 )
 from viewer.core.models import AssetType, Quantity, Scan, ScanStatus, StageState
-from viewer.mesh.loader import DEFAULT_LIMITS, load_mesh, sniff_format
+from viewer.mesh.loader import DEFAULT_LIMITS, escapes_folder, load_mesh, sniff_format
 from viewer.mesh.mesh_data import BodyMesh
 from viewer.services.scan_opening import ScanOpener
 from viewer.services.session import ServerSession
@@ -160,20 +160,12 @@ def metres(quantity: Quantity | None) -> float | None:
     return quantity.value * factor if factor is not None else None
 
 
-def _escapes(name: str) -> bool:
-    for flavour in (PurePosixPath, PureWindowsPath):
-        pure = flavour(name)
-        if pure.is_absolute() or pure.drive or pure.anchor or ".." in pure.parts:
-            return True
-    return False
-
-
 def _resolve_name(folder: Path, text: str) -> Path | None:
     """The file a ``mtllib``/``map_Kd`` value names inside ``folder`` (the whole value, then its
     last word, for ``map_Kd -s 1 1 1 skin.png``); None when missing or outside the folder."""
     words = text.split()
     for candidate in [text] + ([words[-1]] if len(words) > 1 else []):
-        if _escapes(candidate):
+        if escapes_folder(candidate):
             continue
         target = folder / candidate
         if target.is_file():
@@ -336,7 +328,7 @@ def check_material_links(files: BundleFiles) -> CheckResult:
     for name in dict.fromkeys(libraries):
         path = _resolve_name(folder, name)
         if path is None:
-            where = "outside the bundle" if _escapes(name) else "not in the bundle"
+            where = "outside the bundle" if escapes_folder(name) else "not in the bundle"
             return CheckResult(MATERIAL_LINKS, Status.FAIL, f"{model.name} names '{name}', which is {where}")
         mtl_paths.append(path)
     mtl_text = "\n".join(p.read_text("utf-8", errors="replace") for p in mtl_paths)
